@@ -1,0 +1,1 @@
+//! config.yaml: read, interpolated, validated into a model.

@@ -1,0 +1,208 @@
+//! A mapping file as written (serde mirror) and its compilation into rules: every
+//! JSONPath, regex and template parsed once, every problem reported at its position.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::card::{self, Node};
+use super::cases::{Case, RawCase};
+use super::condition::{self, RawCondition};
+use super::extract::JsonPath;
+use super::template::{Templates, Text};
+use super::{Let, Mapping, Rule};
+use crate::diagnostic::{Diagnostics, Pos};
+use crate::yaml::{pos, Spanned, Tree};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    source: Option<Spanned<String>>,
+    activity: Option<Spanned<String>>,
+    icon: Option<Spanned<String>>,
+    rules: Spanned<Vec<Spanned<RawRule>>>,
+    #[serde(default)]
+    tests: Vec<Spanned<RawCase>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Spanned<String>,
+    #[serde(default)]
+    when: Vec<Spanned<RawCondition>>,
+    #[serde(default, rename = "let")]
+    lets: BTreeMap<String, Spanned<Tree>>,
+    title: Option<Spanned<String>>,
+    text: Option<Spanned<String>>,
+    card: Option<Spanned<Tree>>,
+}
+
+/// Where problems go: the file, its text (to place errors inside strings) and the list.
+pub struct Report<'a> {
+    pub file: &'a Path,
+    pub source: &'a str,
+    pub diags: &'a mut Diagnostics,
+}
+
+impl Report<'_> {
+    pub fn error(&mut self, at: Pos, message: impl Into<String>) {
+        self.diags.error(self.file, at, message);
+    }
+}
+
+pub struct Ctx<'a> {
+    pub report: Report<'a>,
+    pub templates: Templates,
+}
+
+impl Ctx<'_> {
+    pub fn error(&mut self, at: Pos, message: impl Into<String>) {
+        self.report.error(at, message);
+    }
+
+    pub fn template(&mut self, scalar: &Spanned<String>) -> Option<Text> {
+        self.templates.compile(scalar, &mut self.report)
+    }
+
+    pub fn json_path(&mut self, path: &Spanned<String>) -> Option<JsonPath> {
+        match JsonPath::parse(&path.value) {
+            Ok(p) => Some(p),
+            Err(err) => {
+                let at = self.report.pos_within(path, 1, err.column);
+                self.error(at, format!("{} in `{}`", err.message, path.value));
+                None
+            }
+        }
+    }
+}
+
+/// Compiles one mapping file's text; `None` when it has errors (all in `diags`).
+pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Mapping> {
+    let raw: RawMapping = crate::yaml::parse(file, source, diags)?;
+    let mut ctx = Ctx {
+        report: Report { file, source, diags },
+        templates: Templates::default(),
+    };
+    let mut rules = Vec::new();
+    let mut ok = true;
+    if raw.rules.value.is_empty() {
+        ctx.error(pos(&raw.rules), "`rules` is empty: add at least one rule");
+        ok = false;
+    }
+    for rule in &raw.rules.value {
+        if let Some(previous) = rules.iter().find(|r: &&Rule| r.name == rule.value.name.value) {
+            let name = &previous.name;
+            ctx.error(pos(&rule.value.name), format!("a rule named `{name}` comes earlier: rule names are unique"));
+            ok = false;
+        }
+        match compile_rule(rule, &mut ctx) {
+            Some(r) => rules.push(r),
+            None => ok = false,
+        }
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    let cases: Vec<Option<Case>> = raw
+        .tests
+        .iter()
+        .map(|case| super::cases::compile(case, base, &rules, &mut ctx))
+        .collect();
+    let cases = cases.into_iter().collect::<Option<Vec<_>>>();
+    let text = |s: &Option<Spanned<String>>| s.as_ref().map(|s| s.value.clone());
+    let source_name = text(&raw.source).unwrap_or_default();
+    Some(Mapping {
+        file: file.to_path_buf(),
+        activity: text(&raw.activity).unwrap_or_else(|| title_case(&source_name)),
+        source: source_name,
+        icon: text(&raw.icon),
+        rules,
+        templates: ctx.templates,
+        cases: cases?,
+    })
+    .filter(|_| ok)
+}
+
+fn title_case(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
+    let r = &raw.value;
+    let mut ok = true;
+    if r.text.is_none() && r.card.is_none() {
+        ctx.error(pos(&r.name), format!("rule `{}` has neither `text` nor `card`: give it at least one", r.name.value));
+        ok = false;
+    }
+    let when: Vec<_> = r.when.iter().map(|c| condition::compile(c, ctx)).collect();
+    let lets: Vec<_> = r.lets.iter().map(|(name, tree)| compile_let(name, tree, ctx)).collect();
+    let names: Vec<String> = r.lets.keys().cloned().collect();
+    let template = |s: &Option<Spanned<String>>, ctx: &mut Ctx| match s {
+        Some(s) => ctx.template(s).map(Some),
+        None => Some(None),
+    };
+    let title = template(&r.title, ctx);
+    let text = template(&r.text, ctx);
+    let card: Option<Option<Node>> = match &r.card {
+        Some(tree) => card::compile(tree, &names, ctx).map(Some),
+        None => Some(None),
+    };
+    let when = when.into_iter().collect::<Option<Vec<_>>>();
+    let lets = lets.into_iter().collect::<Option<Vec<_>>>();
+    if !ok {
+        return None;
+    }
+    Some(Rule {
+        name: r.name.value.clone(),
+        when: when?,
+        lets: lets?,
+        title: title?,
+        text: text?,
+        card: card?,
+    })
+}
+
+/// `name: $.path`, or `name: {path: $.path, default: value, list: true}`.
+fn compile_let(name: &str, tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Let> {
+    let at = pos(tree);
+    let as_path = |t: &Spanned<Tree>| match &t.value {
+        Tree::String(s) => Some(Spanned::new(s.clone(), t.referenced, t.defined)),
+        _ => None,
+    };
+    let (path, default, list) = match &tree.value {
+        Tree::String(_) => (as_path(tree), None, None),
+        Tree::Map(entries) => {
+            let mut path = None;
+            let mut default = None;
+            let mut list = None;
+            for (key, value) in entries {
+                match (key.as_str(), &value.value) {
+                    ("path", _) => path = as_path(value),
+                    ("default", v) => default = Some(v.clone()),
+                    ("list", Tree::Bool(b)) => list = Some(*b),
+                    _ => {
+                        ctx.error(pos(value), format!("`{key}` is not a `let` key here: use `path`, `default` (any value) or `list` (true/false)"));
+                        return None;
+                    }
+                }
+            }
+            (path, default, list)
+        }
+        _ => (None, None, None),
+    };
+    let Some(path) = path else {
+        ctx.error(at, format!("`{name}` needs a JSONPath such as `$.issue.key`, or `{{path: ..., default: ...}}`"));
+        return None;
+    };
+    let compiled = ctx.json_path(&path)?;
+    Some(Let {
+        name: name.to_string(),
+        list: list.unwrap_or(compiled.is_multi()),
+        path: compiled,
+        default: default.map(|d| d.to_json()),
+    })
+}

@@ -1,0 +1,248 @@
+//! Template helpers for mapping authors. Each is a pure function of its arguments and
+//! forgiving: a missing or odd value gives an empty result, never a render error, so a
+//! payload that lacks a field still produces a message.
+
+use std::borrow::Cow;
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, ScopedJson,
+};
+use serde_json::{json, Value};
+
+use super::condition::scalar_text;
+use crate::markdown;
+
+pub use dates::is_time_zone;
+
+mod dates;
+mod jira;
+
+/// Helpers handlebars brings itself; kept so `check` can tell a typo from a helper.
+pub const BUILTIN: &[&str] = &[
+    "if", "unless", "each", "with", "lookup", "raw", "eq", "ne", "gt", "gte", "lt", "lte", "and",
+    "or", "not", "len",
+];
+
+type HelperFn = fn(&Args) -> Value;
+
+/// Ours, by the name templates call them.
+pub const HELPERS: &[(&str, HelperFn)] = &[
+    ("default", default),
+    ("truncate", truncate),
+    ("join", join),
+    ("upper", |a| a.text(0).to_uppercase().into()),
+    ("lower", |a| a.text(0).to_lowercase().into()),
+    ("trim", |a| a.text(0).trim().into()),
+    ("oneline", oneline),
+    ("first_line", first_line),
+    ("replace", |a| a.text(0).replace(&*a.text(1), &a.text(2)).into()),
+    ("short_sha", |a| a.text(0).chars().take(7).collect::<String>().into()),
+    ("md", |a| markdown::escape(&a.text(0)).into()),
+    ("link", link),
+    ("json", |a| a.param(0).to_string().into()),
+    ("pluralize", pluralize),
+    ("date", dates::date),
+    ("changed", jira::changed),
+    ("change_from", jira::change_from),
+    ("change_to", jira::change_to),
+    ("changes", jira::changes),
+    ("change_summary", jira::change_summary),
+];
+
+pub fn register(registry: &mut Handlebars<'static>) {
+    for (name, f) in HELPERS {
+        registry.register_helper(name, Box::new(FnHelper(*f)));
+    }
+}
+
+pub fn is_known(name: &str) -> bool {
+    BUILTIN.contains(&name) || HELPERS.iter().any(|(n, _)| *n == name)
+}
+
+struct FnHelper(HelperFn);
+
+impl HelperDef for FnHelper {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        Ok(ScopedJson::Derived((self.0)(&Args { h })))
+    }
+}
+
+/// A helper's arguments: absent ones read as null or "".
+pub struct Args<'a, 'rc> {
+    h: &'a Helper<'rc>,
+}
+
+static NULL: Value = Value::Null;
+
+impl Args<'_, '_> {
+    pub fn param(&self, i: usize) -> &Value {
+        self.h.param(i).map(|p| p.value()).unwrap_or(&NULL)
+    }
+
+    pub fn text(&self, i: usize) -> Cow<'_, str> {
+        scalar_text(self.param(i)).unwrap_or_default()
+    }
+
+    pub fn has(&self, i: usize) -> bool {
+        self.h.param(i).is_some()
+    }
+
+    pub fn hash_text(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.h.hash_get(key).and_then(|p| scalar_text(p.value()))
+    }
+
+    pub fn number(&self, i: usize) -> Option<f64> {
+        match self.param(i) {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// Empty means null, missing, "", [] or {}: the cases where a fallback reads better.
+pub fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn default(a: &Args) -> Value {
+    let value = a.param(0);
+    if is_empty(value) {
+        a.param(1).clone()
+    } else {
+        value.clone()
+    }
+}
+
+/// `truncate text 80` keeps at most 80 characters, the last one an ellipsis when cut.
+fn truncate(a: &Args) -> Value {
+    let text = a.text(0);
+    let Some(max) = a.number(1).map(|n| n.max(0.0) as usize) else {
+        return text.into_owned().into();
+    };
+    if text.chars().count() <= max {
+        return text.into_owned().into();
+    }
+    let ellipsis = a.hash_text("ellipsis").unwrap_or(Cow::Borrowed("…"));
+    let keep = max.saturating_sub(ellipsis.chars().count());
+    let mut out: String = text.chars().take(keep).collect();
+    out.truncate(out.trim_end().len());
+    out.push_str(&ellipsis);
+    out.into()
+}
+
+fn join(a: &Args) -> Value {
+    let separator = if a.has(1) { a.text(1) } else { Cow::Borrowed(", ") };
+    match a.param(0) {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(scalar_text)
+            .collect::<Vec<_>>()
+            .join(&separator)
+            .into(),
+        other => scalar_text(other).unwrap_or_default().into_owned().into(),
+    }
+}
+
+fn oneline(a: &Args) -> Value {
+    a.text(0).split_whitespace().collect::<Vec<_>>().join(" ").into()
+}
+
+fn first_line(a: &Args) -> Value {
+    let text = a.text(0);
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+        .into()
+}
+
+/// `link url label`: a markdown link whose label is escaped; the label alone when the
+/// URL is missing, so a message never shows `[x]()`.
+fn link(a: &Args) -> Value {
+    let url = a.text(0);
+    let label = if a.has(1) && !a.text(1).is_empty() { a.text(1) } else { url.clone() };
+    if url.trim().is_empty() {
+        return markdown::escape(&label).into();
+    }
+    format!("[{}]({})", markdown::escape(&label), markdown::escape_url(&url)).into()
+}
+
+/// `pluralize 3 "commit"` is "3 commits"; `pluralize 1 "entry" "entries"` is "1 entry".
+fn pluralize(a: &Args) -> Value {
+    let count = match a.param(0) {
+        Value::Array(items) => items.len() as f64,
+        _ => a.number(0).unwrap_or(0.0),
+    };
+    let singular = a.text(1);
+    let word = if count == 1.0 {
+        singular.into_owned()
+    } else if a.has(2) {
+        a.text(2).into_owned()
+    } else {
+        format!("{singular}s")
+    };
+    json!(format!("{count} {word}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use handlebars::Handlebars;
+    use serde_json::{json, Value};
+
+    pub fn render(template: &str, data: Value) -> String {
+        let mut hb = Handlebars::new();
+        hb.register_escape_fn(handlebars::no_escape);
+        super::register(&mut hb);
+        hb.render_template(template, &data).unwrap()
+    }
+
+    #[test]
+    fn text_helpers() {
+        let data = json!({"s": "Hello wonderful world", "n": null, "l": ["a", "b", 3], "sha": "0123456789abc"});
+        assert_eq!(render("{{truncate s 10}}", data.clone()), "Hello won…");
+        assert_eq!(render("{{truncate s 50}}", data.clone()), "Hello wonderful world");
+        assert_eq!(render("{{truncate n 5}}", data.clone()), "");
+        assert_eq!(render("{{default n \"none\"}}", data.clone()), "none");
+        assert_eq!(render("{{default missing \"none\"}}", data.clone()), "none");
+        assert_eq!(render("{{join l \" | \"}}", data.clone()), "a | b | 3");
+        assert_eq!(render("{{join l}}", data.clone()), "a, b, 3");
+        assert_eq!(render("{{upper s}} {{lower \"AB\"}}", data.clone()), "HELLO WONDERFUL WORLD ab");
+        assert_eq!(render("{{short_sha sha}}", data.clone()), "0123456");
+        assert_eq!(render("{{pluralize (len l) \"item\"}}", data.clone()), "3 items");
+        assert_eq!(render("{{pluralize 1 \"entry\" \"entries\"}}", data.clone()), "1 entry");
+        let lines = json!({"t": "\n title\n\n body"});
+        assert_eq!(render("{{oneline t}}", lines.clone()), "title body");
+        assert_eq!(render("{{first_line t}}", lines), "title");
+        assert_eq!(render("{{json l}}", data.clone()), "[\"a\",\"b\",3]");
+    }
+
+    #[test]
+    fn truncate_counts_characters_not_bytes() {
+        assert_eq!(render("{{truncate s 4}}", json!({"s": "日本語テキスト"})), "日本語…");
+        assert_eq!(render("{{truncate s 3}}", json!({"s": "👍👍👍👍"})), "👍👍…");
+    }
+
+    #[test]
+    fn link_escapes_label_and_url() {
+        let data = json!({"u": "https://x.test/a_(b)", "l": "[ABC-1] *fix*"});
+        assert_eq!(
+            render("{{link u l}}", data),
+            "[\\[ABC-1\\] \\*fix\\*](https://x.test/a_\\(b\\))"
+        );
+        assert_eq!(render("{{link \"\" \"label\"}}", json!({})), "label");
+    }
+}

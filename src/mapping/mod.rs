@@ -1,0 +1,188 @@
+//! Mapping: pure and synchronous. An event (payload and headers) goes in; the first
+//! rule whose `when` holds extracts its variables and renders a [`Message`].
+
+use std::path::{Path, PathBuf};
+
+use handlebars::Context;
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{ConfigError, Diagnostics, Pos};
+
+mod card;
+pub mod cases;
+mod compile;
+pub mod condition;
+mod extract;
+mod helpers;
+mod template;
+
+pub use card::to_markdown as card_to_markdown;
+pub use extract::JsonPath;
+
+/// What a source sent: the parsed body and the request headers.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub payload: &'a Value,
+    pub headers: &'a [(String, String)],
+}
+
+impl<'a> Event<'a> {
+    pub fn new(payload: &'a Value, headers: &'a [(String, String)]) -> Self {
+        Self { payload, headers }
+    }
+
+    /// Values of the header `name`, compared without regard to case.
+    pub fn headers_named<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n
+    where
+        'a: 'n,
+    {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A rendered message, before any chat service's shape or limits are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub rule: String,
+    pub activity: String,
+    pub icon: Option<String>,
+    pub title: String,
+    /// Markdown; from the rule's `text`, else flattened from its card.
+    pub text: String,
+    /// An Adaptive Card body, when the rule has one.
+    pub card: Option<Value>,
+}
+
+#[derive(Debug)]
+pub struct Mapping {
+    pub file: PathBuf,
+    pub source: String,
+    pub activity: String,
+    pub icon: Option<String>,
+    rules: Vec<Rule>,
+    templates: template::Templates,
+    pub cases: Vec<cases::Case>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    name: String,
+    when: Vec<condition::Condition>,
+    lets: Vec<Let>,
+    title: Option<template::Text>,
+    text: Option<template::Text>,
+    card: Option<card::Node>,
+}
+
+#[derive(Debug)]
+struct Let {
+    name: String,
+    path: JsonPath,
+    default: Option<Value>,
+    list: bool,
+}
+
+/// A template failed while rendering (a template's own logic, never the payload's
+/// shape: missing fields render empty).
+#[derive(Debug, thiserror::Error)]
+#[error("rule `{rule}`: {source}")]
+pub struct RenderError {
+    pub rule: String,
+    #[source]
+    pub source: handlebars::RenderError,
+}
+
+impl Mapping {
+    /// Reads and compiles a mapping file; warnings are returned, errors fail it.
+    pub fn load(file: &Path) -> Result<(Mapping, Diagnostics), ConfigError> {
+        let mut diags = Diagnostics::default();
+        let mapping = match std::fs::read_to_string(file) {
+            Ok(source) => compile::compile(file, &source, &mut diags),
+            Err(err) => {
+                diags.error(file, Pos::new(1, 1), format!("cannot read mapping file: {err}"));
+                None
+            }
+        };
+        match (mapping, diags.into_result()) {
+            (Some(m), Ok(warnings)) => Ok((m, warnings)),
+            (_, Err(errors)) => Err(errors),
+            (None, Ok(_)) => unreachable_compile(file),
+        }
+    }
+
+    pub fn from_source(file: &Path, source: &str) -> Result<Mapping, ConfigError> {
+        let mut diags = Diagnostics::default();
+        let mapping = compile::compile(file, source, &mut diags);
+        diags.into_result()?;
+        mapping.map_or_else(|| unreachable_compile(file), Ok)
+    }
+
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+
+    /// The message for `event`, or `None` when no rule matches it.
+    pub fn apply(&self, event: &Event) -> Result<Option<Message>, RenderError> {
+        let Some(rule) = self.rules.iter().find(|r| r.when.iter().all(|c| c.holds(event))) else {
+            return Ok(None);
+        };
+        rule.render(self, event).map(Some)
+    }
+}
+
+/// Compilation returns nothing only after recording an error; keep that promise
+/// visible instead of panicking if it is ever broken.
+fn unreachable_compile<T>(file: &Path) -> Result<T, ConfigError> {
+    let mut diags = Diagnostics::default();
+    diags.error(file, Pos::new(1, 1), "mapping failed to compile without a reported cause");
+    Err(ConfigError(diags))
+}
+
+impl Rule {
+    fn render(&self, mapping: &Mapping, event: &Event) -> Result<Message, RenderError> {
+        let data = Context::from(Value::Object(self.extract(event.payload)));
+        let fail = |source| RenderError { rule: self.name.clone(), source };
+        let render = |t: &Option<template::Text>| -> Result<Option<String>, RenderError> {
+            t.as_ref()
+                .map(|t| mapping.templates.render(t, &data).map_err(fail))
+                .transpose()
+        };
+        let card = match &self.card {
+            Some(node) => node.render(&mapping.templates, &data).map_err(fail)?,
+            None => None,
+        };
+        let text = match render(&self.text)? {
+            Some(text) => text,
+            None => card.as_ref().map(card::to_markdown).unwrap_or_default(),
+        };
+        Ok(Message {
+            rule: self.name.clone(),
+            activity: mapping.activity.clone(),
+            icon: mapping.icon.clone(),
+            title: render(&self.title)?.unwrap_or_default(),
+            text: text.trim_end().to_string(),
+            card,
+        })
+    }
+
+    /// Variables for the templates. Missing values are left out rather than set to
+    /// null, so templates see them as empty and `default` applies.
+    fn extract(&self, payload: &Value) -> Map<String, Value> {
+        let mut vars = Map::with_capacity(self.lets.len());
+        for var in &self.lets {
+            let value = if var.list {
+                let items: Vec<Value> = var.path.select(payload).into_iter().cloned().collect();
+                (!items.is_empty()).then_some(Value::Array(items))
+            } else {
+                var.path.first(payload).cloned()
+            };
+            if let Some(value) = value.or_else(|| var.default.clone()) {
+                vars.insert(var.name.clone(), value);
+            }
+        }
+        vars
+    }
+}

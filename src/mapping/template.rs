@@ -1,0 +1,181 @@
+//! Handlebars templates, compiled and checked once at load.
+//!
+//! HTML escaping is off: no target here is HTML. Each output context escapes for
+//! itself: card and body values are placed into JSON by serde, markdown is escaped on
+//! request with `{{md x}}`, and target dialects (Slack mrkdwn...) escape when built.
+
+use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
+use handlebars::{Context, Handlebars, RenderError};
+
+use super::compile::Report;
+use super::helpers;
+use crate::diagnostic::Pos;
+use crate::yaml::{pos_within, Spanned};
+
+/// A string from a mapping file: literal text, or a template registered by name.
+#[derive(Debug, Clone)]
+pub enum Text {
+    Literal(String),
+    Template(String),
+}
+
+pub struct Templates {
+    registry: Handlebars<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates")
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        let mut registry = Handlebars::new();
+        registry.register_escape_fn(handlebars::no_escape);
+        helpers::register(&mut registry);
+        Self { registry }
+    }
+}
+
+impl Templates {
+    /// Compiles `scalar`, reporting syntax errors, unknown helpers and partials at
+    /// their place in the file.
+    pub fn compile(&mut self, scalar: &Spanned<String>, report: &mut Report) -> Option<Text> {
+        let source = &scalar.value;
+        if !source.contains("{{") {
+            return Some(Text::Literal(source.clone()));
+        }
+        let template = match Template::compile(source) {
+            Ok(t) => t,
+            Err(err) => {
+                let (line, col) = err.pos().unwrap_or((1, 1));
+                let reason = err.reason().to_string();
+                let at = report.pos_within(scalar, line, col);
+                report.error(at, format!("template syntax error: {reason}"));
+                return None;
+            }
+        };
+        let mut problems = Vec::new();
+        check_elements(&template, &mut problems);
+        if !problems.is_empty() {
+            for (line, col, message) in problems {
+                let at = report.pos_within(scalar, line, col);
+                report.error(at, message);
+            }
+            return None;
+        }
+        let name = format!("t{}", self.registry.get_templates().len());
+        self.registry.register_template(&name, template);
+        Some(Text::Template(name))
+    }
+
+    pub fn render(&self, text: &Text, data: &Context) -> Result<String, RenderError> {
+        match text {
+            Text::Literal(s) => Ok(s.clone()),
+            Text::Template(name) => self.registry.render_with_context(name, data),
+        }
+    }
+}
+
+impl Report<'_> {
+    pub fn pos_within(&self, scalar: &Spanned<String>, line: usize, col: usize) -> Pos {
+        pos_within(self.source, scalar, line, col)
+    }
+}
+
+type Problem = (usize, usize, String);
+
+fn check_elements(template: &Template, problems: &mut Vec<Problem>) {
+    for (i, element) in template.elements.iter().enumerate() {
+        let (line, col) = template
+            .mapping
+            .get(i)
+            .map(|m| (m.0, m.1))
+            .unwrap_or((1, 1));
+        check_element(element, line, col, problems);
+    }
+}
+
+fn check_element(element: &TemplateElement, line: usize, col: usize, problems: &mut Vec<Problem>) {
+    match element {
+        TemplateElement::Expression(h)
+        | TemplateElement::HtmlExpression(h)
+        | TemplateElement::HelperBlock(h) => check_helper(h, line, col, problems),
+        TemplateElement::PartialExpression(_) | TemplateElement::PartialBlock(_) => problems
+            .push((line, col, "partials (`{{> name}}`) are not supported in mappings".into())),
+        TemplateElement::DecoratorExpression(_) | TemplateElement::DecoratorBlock(_) => problems
+            .push((line, col, "decorators (`{{* name}}`) are not supported in mappings".into())),
+        _ => {}
+    }
+}
+
+fn check_helper(h: &HelperTemplate, line: usize, col: usize, problems: &mut Vec<Problem>) {
+    let called = !h.params.is_empty() || !h.hash.is_empty();
+    if let Parameter::Name(name) = &h.name {
+        if called && !helpers::is_known(name) {
+            problems.push((line, col, unknown_helper(name)));
+        }
+        if name == "date" {
+            check_time_zone(h, line, col, problems);
+        }
+    }
+    for param in h.params.iter().chain(h.hash.values()) {
+        if let Parameter::Subexpression(sub) = param {
+            check_element(&sub.element, line, col, problems);
+        }
+    }
+    for inner in [&h.template, &h.inverse].into_iter().flatten() {
+        check_elements(inner, problems);
+    }
+}
+
+fn check_time_zone(h: &HelperTemplate, line: usize, col: usize, problems: &mut Vec<Problem>) {
+    if let Some(Parameter::Literal(serde_json::Value::String(tz))) = h.hash.get("tz") {
+        if !helpers::is_time_zone(tz) {
+            problems.push((
+                line,
+                col,
+                format!("unknown time zone \"{tz}\": use an IANA name such as \"Europe/Berlin\""),
+            ));
+        }
+    }
+}
+
+fn unknown_helper(name: &str) -> String {
+    let mut names: Vec<&str> = helpers::BUILTIN.to_vec();
+    names.extend(helpers::HELPERS.iter().map(|(n, _)| *n));
+    let closest = names
+        .iter()
+        .filter(|n| strsim_close(name, n))
+        .copied()
+        .collect::<Vec<_>>();
+    let hint = if closest.is_empty() {
+        format!("helpers are: {}", names.join(", "))
+    } else {
+        format!("did you mean `{}`?", closest.join("` or `"))
+    };
+    format!("unknown helper `{name}`: {hint}")
+}
+
+/// Close enough to suggest: same letters but for one edit, or one contains the other.
+fn strsim_close(a: &str, b: &str) -> bool {
+    if a.len().abs_diff(b.len()) > 2 {
+        return false;
+    }
+    if a.contains(b) || b.contains(a) {
+        return true;
+    }
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            row.push((prev[j] + cost).min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()] <= 2
+}
