@@ -1,0 +1,49 @@
+//! The command line: thin verbs over config, mapping and target. Errors are printed
+//! once, whole chain, at the edge.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod render;
+mod test;
+
+#[derive(Debug, Parser)]
+#[command(name = "hookbridge", version, about = "Webhook adapter gateway: JSON webhooks in, chat messages out")]
+#[command(arg_required_else_help = true)]
+pub struct Cli {
+    /// The config file; relative paths inside it start from its folder.
+    #[arg(long, global = true, default_value = "./config.yaml", value_name = "PATH")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the config and every mapping it names (or only the MAPPING files given).
+    Check(check::Args),
+    /// Print the HTTP bodies a target kind would receive for a payload, one per line.
+    Render(render::Args),
+    /// Run the `tests:` of mapping files (all the config names, or the MAPPING files given).
+    Test(test::Args),
+}
+
+/// Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 render matched no rule.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Check(args) => check::run(&cli.config, args),
+        Command::Render(args) => render::run(args),
+        Command::Test(args) => test::run(&cli.config, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -9,7 +9,7 @@ use handlebars::{Context, RenderError};
 use serde_json::{Map, Value};
 
 use super::compile::Ctx;
-use super::template::{Templates, Text};
+use super::template::{Escape, Templates, Text};
 use crate::yaml::{pos, Spanned, Tree};
 
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ pub fn compile(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<N
     match &tree.value {
         Tree::String(_) => {
             let scalar = Spanned::new(string_of(tree), tree.referenced, tree.defined);
-            ctx.template(&scalar).map(Node::Text)
+            ctx.template(&scalar, Escape::None).map(Node::Text)
         }
         Tree::Seq(items) => {
             let compiled: Vec<Option<Item>> =
@@ -73,7 +73,7 @@ fn compile_string(tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Text> {
         return None;
     }
     let scalar = Spanned::new(string_of(tree), tree.referenced, tree.defined);
-    ctx.template(&scalar)
+    ctx.template(&scalar, Escape::None)
 }
 
 fn compile_item(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<Item> {

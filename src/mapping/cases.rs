@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::compile::Ctx;
-use super::{Event, Mapping, Message, Rule};
+use super::{Event, Mapping, Message, Outcome, Rule};
 use crate::yaml::{pos, Spanned};
 
 #[derive(Debug, Deserialize)]
@@ -26,9 +26,12 @@ pub struct RawCase {
 pub struct Expect {
     /// The rule that must match.
     pub rule: Option<String>,
-    /// `true`: no rule may match (the event is dropped).
+    /// `true`: no rule may match.
     #[serde(default)]
     pub no_match: bool,
+    /// `true`: the matching rule drops the event (`drop: true`).
+    #[serde(default)]
+    pub dropped: bool,
     /// The exact message text (markdown, before a target's dialect).
     pub text: Option<String>,
     pub title: Option<String>,
@@ -119,10 +122,10 @@ impl Case {
         let payload = read_payload(&self.payload).map_err(|e| vec![e])?;
         let mut headers = read_sidecar_headers(&self.payload).map_err(|e| vec![e])?;
         merge_headers(&mut headers, &self.headers);
-        let message = mapping
+        let outcome = mapping
             .apply(&Event::new(&payload, &headers))
             .map_err(|e| vec![e.to_string()])?;
-        let problems = self.expect.check(message.as_ref());
+        let problems = self.expect.check(&outcome);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -132,20 +135,30 @@ impl Case {
 }
 
 impl Expect {
-    pub fn check(&self, message: Option<&Message>) -> Vec<String> {
+    pub fn check(&self, outcome: &Outcome) -> Vec<String> {
         let mut problems = Vec::new();
-        let Some(m) = message else {
-            if !self.no_match {
-                problems.push("no rule matched".to_string());
+        let matched = match outcome {
+            Outcome::NoMatch => None,
+            Outcome::Dropped { rule } | Outcome::Message(Message { rule, .. }) => Some(rule),
+        };
+        match (matched, self.no_match) {
+            (None, false) => problems.push("no rule matched".to_string()),
+            (Some(rule), true) => problems.push(format!("expected no rule to match, but rule `{rule}` did")),
+            _ => {}
+        }
+        if let Some(want) = &self.rule {
+            if matched.is_some_and(|got| got != want) {
+                problems.push(format!("expected rule `{want}`, got `{}`", matched.map_or("", |r| r)));
             }
+        }
+        let dropped = matches!(outcome, Outcome::Dropped { .. });
+        if dropped != self.dropped && matched.is_some() {
+            let what = if self.dropped { "expected the event to be dropped, but it made a message" } else { "the rule dropped the event, but the test expects a message" };
+            problems.push(what.to_string());
+        }
+        let Outcome::Message(m) = outcome else {
             return problems;
         };
-        if self.no_match {
-            problems.push(format!("expected no rule to match, but rule `{}` did", m.rule));
-        }
-        if let Some(rule) = self.rule.as_ref().filter(|r| **r != m.rule) {
-            problems.push(format!("expected rule `{rule}`, got `{}`", m.rule));
-        }
         let exact = [("text", &self.text, &m.text), ("title", &self.title, &m.title)];
         for (what, want, got) in exact {
             if let Some(want) = want.as_ref().filter(|w| w.trim_end() != got.as_str()) {

@@ -10,7 +10,7 @@ use super::card::{self, Node};
 use super::cases::{Case, RawCase};
 use super::condition::{self, RawCondition};
 use super::extract::JsonPath;
-use super::template::{Templates, Text};
+use super::template::{Escape, Templates, Text};
 use super::{Let, Mapping, Rule};
 use crate::diagnostic::{Diagnostics, Pos};
 use crate::yaml::{pos, Spanned, Tree};
@@ -37,6 +37,8 @@ struct RawRule {
     title: Option<Spanned<String>>,
     text: Option<Spanned<String>>,
     card: Option<Spanned<Tree>>,
+    #[serde(default)]
+    drop: bool,
 }
 
 /// Where problems go: the file, its text (to place errors inside strings) and the list.
@@ -62,8 +64,8 @@ impl Ctx<'_> {
         self.report.error(at, message);
     }
 
-    pub fn template(&mut self, scalar: &Spanned<String>) -> Option<Text> {
-        self.templates.compile(scalar, &mut self.report)
+    pub fn template(&mut self, scalar: &Spanned<String>, escape: Escape) -> Option<Text> {
+        self.templates.compile(scalar, escape, &mut self.report)
     }
 
     pub fn json_path(&mut self, path: &Spanned<String>) -> Option<JsonPath> {
@@ -134,15 +136,15 @@ fn title_case(word: &str) -> String {
 fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
     let r = &raw.value;
     let mut ok = true;
-    if r.text.is_none() && r.card.is_none() {
-        ctx.error(pos(&r.name), format!("rule `{}` has neither `text` nor `card`: give it at least one", r.name.value));
+    if r.text.is_none() && r.card.is_none() && !r.drop {
+        ctx.error(pos(&r.name), format!("rule `{}` has neither `text` nor `card`: give it at least one (or `drop: true` to discard what it matches)", r.name.value));
         ok = false;
     }
     let when: Vec<_> = r.when.iter().map(|c| condition::compile(c, ctx)).collect();
     let lets: Vec<_> = r.lets.iter().map(|(name, tree)| compile_let(name, tree, ctx)).collect();
     let names: Vec<String> = r.lets.keys().cloned().collect();
     let template = |s: &Option<Spanned<String>>, ctx: &mut Ctx| match s {
-        Some(s) => ctx.template(s).map(Some),
+        Some(s) => ctx.template(s, Escape::Markdown).map(Some),
         None => Some(None),
     };
     let title = template(&r.title, ctx);
@@ -163,6 +165,7 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
         title: title?,
         text: text?,
         card: card?,
+        drop: r.drop,
     })
 }
 

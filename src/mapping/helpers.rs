@@ -5,7 +5,8 @@
 use std::borrow::Cow;
 
 use handlebars::{
-    Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, ScopedJson,
+    Context, Handlebars, Helper, HelperDef, HelperResult, JsonRender, Output, RenderContext,
+    RenderError, ScopedJson,
 };
 use serde_json::{json, Value};
 
@@ -25,41 +26,59 @@ pub const BUILTIN: &[&str] = &[
 
 type HelperFn = fn(&Args) -> Value;
 
+/// Whether a helper's output is already markdown (written as it is) or a plain value
+/// (escaped like any other value in a markdown template).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OutputKind {
+    Value,
+    Markdown,
+}
+
+use OutputKind::{Markdown, Value as Plain};
+
 /// Ours, by the name templates call them.
-pub const HELPERS: &[(&str, HelperFn)] = &[
-    ("default", default),
-    ("truncate", truncate),
-    ("join", join),
-    ("upper", |a| a.text(0).to_uppercase().into()),
-    ("lower", |a| a.text(0).to_lowercase().into()),
-    ("trim", |a| a.text(0).trim().into()),
-    ("oneline", oneline),
-    ("first_line", first_line),
-    ("replace", |a| a.text(0).replace(&*a.text(1), &a.text(2)).into()),
-    ("short_sha", |a| a.text(0).chars().take(7).collect::<String>().into()),
-    ("md", |a| markdown::escape(&a.text(0)).into()),
-    ("link", link),
-    ("json", |a| a.param(0).to_string().into()),
-    ("pluralize", pluralize),
-    ("date", dates::date),
-    ("changed", jira::changed),
-    ("change_from", jira::change_from),
-    ("change_to", jira::change_to),
-    ("changes", jira::changes),
-    ("change_summary", jira::change_summary),
+const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
+    ("default", default, Plain),
+    ("truncate", truncate, Plain),
+    ("join", join, Plain),
+    ("upper", |a| a.text(0).to_uppercase().into(), Plain),
+    ("lower", |a| a.text(0).to_lowercase().into(), Plain),
+    ("trim", |a| a.text(0).trim().into(), Plain),
+    ("oneline", oneline, Plain),
+    ("first_line", first_line, Plain),
+    ("replace", |a| a.text(0).replace(&*a.text(1), &a.text(2)).into(), Plain),
+    ("short_sha", |a| a.text(0).chars().take(7).collect::<String>().into(), Plain),
+    ("origin", origin, Plain),
+    ("json", |a| a.param(0).to_string().into(), Plain),
+    ("pluralize", pluralize, Plain),
+    ("date", dates::date, Plain),
+    ("changed", jira::changed, Plain),
+    ("change_from", jira::change_from, Plain),
+    ("change_to", jira::change_to, Plain),
+    ("changes", jira::changes, Plain),
+    ("md", |a| markdown::escape(&a.text(0)).into(), Markdown),
+    ("link", link, Markdown),
+    ("change_summary", jira::change_summary, Markdown),
 ];
 
 pub fn register(registry: &mut Handlebars<'static>) {
-    for (name, f) in HELPERS {
-        registry.register_helper(name, Box::new(FnHelper(*f)));
+    for (name, f, output) in HELPERS {
+        registry.register_helper(name, Box::new(FnHelper { f: *f, markdown: *output == Markdown }));
     }
 }
 
 pub fn is_known(name: &str) -> bool {
-    BUILTIN.contains(&name) || HELPERS.iter().any(|(n, _)| *n == name)
+    BUILTIN.contains(&name) || HELPERS.iter().any(|(n, ..)| *n == name)
 }
 
-struct FnHelper(HelperFn);
+pub fn names() -> impl Iterator<Item = &'static str> {
+    BUILTIN.iter().copied().chain(HELPERS.iter().map(|(n, ..)| *n))
+}
+
+struct FnHelper {
+    f: HelperFn,
+    markdown: bool,
+}
 
 impl HelperDef for FnHelper {
     fn call_inner<'reg: 'rc, 'rc>(
@@ -69,7 +88,21 @@ impl HelperDef for FnHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        Ok(ScopedJson::Derived((self.0)(&Args { h })))
+        Ok(ScopedJson::Derived((self.f)(&Args { h })))
+    }
+
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let text = (self.f)(&Args { h }).render();
+        let escaped = if self.markdown || rc.is_disable_escape() { text } else { r.get_escape_fn()(&text) };
+        out.write(&escaped)?;
+        Ok(())
     }
 }
 
@@ -160,6 +193,16 @@ fn oneline(a: &Args) -> Value {
     a.text(0).split_whitespace().collect::<Vec<_>>().join(" ").into()
 }
 
+/// `origin "https://x.atlassian.net/rest/api/2/issue/1"` is "https://x.atlassian.net".
+fn origin(a: &Args) -> Value {
+    let url = a.text(0);
+    let Some(scheme_end) = url.find("://") else {
+        return Value::String(String::new());
+    };
+    let host_end = url[scheme_end + 3..].find('/').map_or(url.len(), |i| i + scheme_end + 3);
+    url[..host_end].to_string().into()
+}
+
 fn first_line(a: &Args) -> Value {
     let text = a.text(0);
     text.lines()
@@ -228,6 +271,7 @@ mod tests {
         assert_eq!(render("{{oneline t}}", lines.clone()), "title body");
         assert_eq!(render("{{first_line t}}", lines), "title");
         assert_eq!(render("{{json l}}", data.clone()), "[\"a\",\"b\",3]");
+        assert_eq!(render("{{origin \"https://j.test:8443/rest/api/2/issue/1\"}}/browse", json!({})), "https://j.test:8443/browse");
     }
 
     #[test]

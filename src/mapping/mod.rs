@@ -56,6 +56,24 @@ pub struct Message {
     pub card: Option<Value>,
 }
 
+/// What a mapping makes of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Message(Message),
+    /// A rule with `drop: true` matched: the event is accepted and not sent anywhere.
+    Dropped { rule: String },
+    NoMatch,
+}
+
+impl Outcome {
+    pub fn message(&self) -> Option<&Message> {
+        match self {
+            Outcome::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Mapping {
     pub file: PathBuf,
@@ -75,6 +93,7 @@ struct Rule {
     title: Option<template::Text>,
     text: Option<template::Text>,
     card: Option<card::Node>,
+    drop: bool,
 }
 
 #[derive(Debug)]
@@ -124,12 +143,15 @@ impl Mapping {
         self.rules.iter().map(|r| r.name.as_str())
     }
 
-    /// The message for `event`, or `None` when no rule matches it.
-    pub fn apply(&self, event: &Event) -> Result<Option<Message>, RenderError> {
+    /// What the first rule whose `when` holds makes of `event`.
+    pub fn apply(&self, event: &Event) -> Result<Outcome, RenderError> {
         let Some(rule) = self.rules.iter().find(|r| r.when.iter().all(|c| c.holds(event))) else {
-            return Ok(None);
+            return Ok(Outcome::NoMatch);
         };
-        rule.render(self, event).map(Some)
+        if rule.drop {
+            return Ok(Outcome::Dropped { rule: rule.name.clone() });
+        }
+        rule.render(self, event).map(Outcome::Message)
     }
 }
 

@@ -16,11 +16,22 @@ use crate::yaml::{pos_within, Spanned};
 #[derive(Debug, Clone)]
 pub enum Text {
     Literal(String),
-    Template(String),
+    Template(Escape, String),
+}
+
+/// The output context a template writes into, which decides how values are escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// `text` and `title`: `{{x}}` is markdown-escaped so it shows as the same text;
+    /// `{{{x}}}` inserts it as markdown.
+    Markdown,
+    /// Card and body values: serde puts them into JSON strings, nothing to escape.
+    None,
 }
 
 pub struct Templates {
-    registry: Handlebars<'static>,
+    markdown: Handlebars<'static>,
+    plain: Handlebars<'static>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -29,19 +40,27 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+fn registry(escape: fn(&str) -> String) -> Handlebars<'static> {
+    let mut registry = Handlebars::new();
+    registry.register_escape_fn(escape);
+    registry.set_prevent_indent(true);
+    helpers::register(&mut registry);
+    registry
+}
+
 impl Default for Templates {
     fn default() -> Self {
-        let mut registry = Handlebars::new();
-        registry.register_escape_fn(handlebars::no_escape);
-        helpers::register(&mut registry);
-        Self { registry }
+        Self {
+            markdown: registry(crate::markdown::escape),
+            plain: registry(handlebars::no_escape),
+        }
     }
 }
 
 impl Templates {
     /// Compiles `scalar`, reporting syntax errors, unknown helpers and partials at
     /// their place in the file.
-    pub fn compile(&mut self, scalar: &Spanned<String>, report: &mut Report) -> Option<Text> {
+    pub fn compile(&mut self, scalar: &Spanned<String>, escape: Escape, report: &mut Report) -> Option<Text> {
         let source = &scalar.value;
         if !source.contains("{{") {
             return Some(Text::Literal(source.clone()));
@@ -65,15 +84,24 @@ impl Templates {
             }
             return None;
         }
-        let name = format!("t{}", self.registry.get_templates().len());
-        self.registry.register_template(&name, template);
-        Some(Text::Template(name))
+        let registry = self.registry_mut(escape);
+        let name = format!("t{}", registry.get_templates().len());
+        registry.register_template(&name, template);
+        Some(Text::Template(escape, name))
     }
 
     pub fn render(&self, text: &Text, data: &Context) -> Result<String, RenderError> {
         match text {
             Text::Literal(s) => Ok(s.clone()),
-            Text::Template(name) => self.registry.render_with_context(name, data),
+            Text::Template(Escape::Markdown, name) => self.markdown.render_with_context(name, data),
+            Text::Template(Escape::None, name) => self.plain.render_with_context(name, data),
+        }
+    }
+
+    fn registry_mut(&mut self, escape: Escape) -> &mut Handlebars<'static> {
+        match escape {
+            Escape::Markdown => &mut self.markdown,
+            Escape::None => &mut self.plain,
         }
     }
 }
@@ -143,8 +171,7 @@ fn check_time_zone(h: &HelperTemplate, line: usize, col: usize, problems: &mut V
 }
 
 fn unknown_helper(name: &str) -> String {
-    let mut names: Vec<&str> = helpers::BUILTIN.to_vec();
-    names.extend(helpers::HELPERS.iter().map(|(n, _)| *n));
+    let names: Vec<&str> = helpers::names().collect();
     let closest = names
         .iter()
         .filter(|n| strsim_close(name, n))
