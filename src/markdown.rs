@@ -10,28 +10,39 @@
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut line_start = true;
-    let mut list_mark = None;
-    for (i, c) in text.char_indices() {
-        if line_start && c.is_ascii_digit() {
-            list_mark = list_number_end(&text[i..]).map(|end| i + end);
+    let mut block_mark = None;
+    let mut prev = ' ';
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map_or(' ', |(_, n)| *n);
+        if line_start {
+            block_mark = block_marker_end(&text[i..]).map(|end| i + end);
         }
-        let starts_block = line_start && matches!(c, '#' | '-' | '+' | '>' | '=');
-        if starts_block
-            || list_mark == Some(i)
-            || matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~')
-        {
+        let intraword = c == '_' && prev.is_alphanumeric() && next.is_alphanumeric();
+        let inline = matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~');
+        if block_mark == Some(i) || (inline && !intraword) {
             out.push('\\');
         }
         out.push(c);
         line_start = c == '\n' || (line_start && c == ' ');
+        prev = c;
     }
     out
 }
 
-/// For a line starting "12. item" or "3) item", the offset of the `.` or `)`.
-fn list_number_end(line: &str) -> Option<usize> {
-    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
-    matches!(line.as_bytes().get(digits), Some(b'.' | b')')).then_some(digits)
+/// For a line that would start a block ("# x", "- x", "> x", "12. x", "3) x"), the
+/// offset of the mark to escape. A mark needs a space after it, so "#tag" or "1.0"
+/// stay as they are.
+fn block_marker_end(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (mark, len) = match bytes.first()? {
+        b'#' => (0, bytes.iter().take_while(|b| **b == b'#').count()),
+        b'-' | b'+' | b'=' => (0, 1),
+        _ if digits > 0 && matches!(bytes.get(digits), Some(b'.' | b')')) => (digits, digits + 1),
+        _ => return None,
+    };
+    matches!(bytes.get(len), None | Some(b' ' | b'\t')).then_some(mark)
 }
 
 /// Keeps a URL inside `(...)` of a markdown link.
@@ -300,10 +311,12 @@ mod tests {
 
     #[test]
     fn escape_makes_values_literal() {
-        assert_eq!(escape("a*b_c [x](y) <b>"), "a\\*b\\_c \\[x\\](y) \\<b\\>");
+        assert_eq!(escape("a*b_c [x](y) <b>"), "a\\*b_c \\[x\\](y) \\<b\\>");
         assert_eq!(escape("# not a heading"), "\\# not a heading");
         assert_eq!(escape("1. one\n- two"), "1\\. one\n\\- two");
         assert_eq!(escape("v1.2 - ok"), "v1.2 - ok");
+        assert_eq!(escape("1.0 #tag -x snake_case"), "1.0 #tag -x snake_case");
+        assert_eq!(escape("_lead and trail_"), "\\_lead and trail\\_");
         assert_eq!(escape("C:\\dir"), "C:\\\\dir");
     }
 

@@ -27,6 +27,8 @@ pub struct RawCondition {
 #[derive(Debug, Clone)]
 pub enum Condition {
     Test(Subject, Test),
+    /// Some value (any type but null) is there, or none is.
+    Exists(Subject, bool),
     Not(Box<Condition>),
     Any(Vec<Condition>),
 }
@@ -42,7 +44,6 @@ pub enum Test {
     Equals(String),
     OneOf(Vec<String>),
     Matches(Regex),
-    Exists(bool),
 }
 
 impl Condition {
@@ -50,16 +51,23 @@ impl Condition {
         match self {
             Condition::Not(inner) => !inner.holds(event),
             Condition::Any(options) => options.iter().any(|c| c.holds(event)),
+            Condition::Exists(subject, wanted) => exists(subject, event) == *wanted,
             Condition::Test(subject, test) => {
                 let mut values = subject_values(subject, event);
                 match test {
-                    Test::Exists(wanted) => values.next().is_some() == *wanted,
                     Test::Equals(s) => values.any(|v| v == *s),
                     Test::OneOf(list) => values.any(|v| list.iter().any(|s| v == *s)),
                     Test::Matches(re) => values.any(|v| re.is_match(&v)),
                 }
             }
         }
+    }
+}
+
+fn exists(subject: &Subject, event: &Event) -> bool {
+    match subject {
+        Subject::Path(path) => path.first(event.payload).is_some(),
+        Subject::Header(name) => event.headers_named(name).next().is_some(),
     }
 }
 
@@ -111,13 +119,20 @@ pub fn compile(raw: &Spanned<RawCondition>, ctx: &mut Ctx) -> Option<Condition> 
             return None;
         }
     };
+    if let Some(wanted) = &c.exists {
+        let alone = [c.equals.is_some(), c.one_of.is_some(), c.matches.is_some()].iter().all(|x| !x);
+        if !alone {
+            ctx.error(at, "`exists` is a test of its own: drop `equals`, `one_of` or `matches` here");
+            return None;
+        }
+        return Some(Condition::Exists(subject, wanted.value));
+    }
     let tests = [
         c.equals.as_ref().map(|v| Some(Test::Equals(json_text(&v.value)))),
         c.one_of
             .as_ref()
             .map(|v| Some(Test::OneOf(v.value.iter().map(json_text).collect()))),
         c.matches.as_ref().map(|re| compile_regex(re, ctx)),
-        c.exists.as_ref().map(|e| Some(Test::Exists(e.value))),
     ];
     let mut given = tests.into_iter().flatten();
     let (Some(test), None) = (given.next(), given.next()) else {
