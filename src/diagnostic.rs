@@ -77,8 +77,11 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.severity == Severity::Error)
     }
 
+    /// In file order: by file, then line and column.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items.iter()
+        let mut sorted: Vec<&Diagnostic> = self.items.iter().collect();
+        sorted.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
+        sorted.into_iter()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -35,12 +35,18 @@ pub fn parse<T: de::DeserializeOwned>(
     }
 }
 
-/// The error text without the " at line N, column M" that `Diagnostic` already shows.
+/// The error text without the " at line N, column M" that `Diagnostic` already shows,
+/// in the words of YAML's user rather than its parser.
 fn bare_message(err: &serde_saphyr::Error) -> String {
     let text = err.without_snippet().to_string();
-    match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
+    let text = match text.rfind(" at line ") {
+        Some(cut) => &text[..cut],
+        None => &text,
+    };
+    match text {
+        "expected sequence start" => "expected a list here (`- item` lines, or `[a, b]`)".to_string(),
+        "expected mapping start" => "expected a map here (`key: value` lines, or `{key: value}`)".to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -163,8 +163,10 @@ impl Config {
     }
 }
 
+/// The folder relative paths start from ("" for a file named without one, so joined
+/// paths read as the user wrote them).
 fn base_dir(file: &Path) -> &Path {
-    file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+    file.parent().filter(|p| *p != Path::new(".")).unwrap_or(Path::new(""))
 }
 
 fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {

@@ -93,12 +93,14 @@ pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Map
         ctx.error(pos(&raw.rules), "`rules` is empty: add at least one rule");
         ok = false;
     }
+    let mut names: Vec<&str> = Vec::new();
     for rule in &raw.rules.value {
-        if let Some(previous) = rules.iter().find(|r: &&Rule| r.name == rule.value.name.value) {
-            let name = &previous.name;
+        let name = rule.value.name.value.as_str();
+        if names.contains(&name) {
             ctx.error(pos(&rule.value.name), format!("a rule named `{name}` comes earlier: rule names are unique"));
             ok = false;
         }
+        names.push(name);
         match compile_rule(rule, &mut ctx) {
             Some(r) => rules.push(r),
             None => ok = false,

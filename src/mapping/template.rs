@@ -65,13 +65,19 @@ impl Templates {
         if !source.contains("{{") {
             return Some(Text::Literal(source.clone()));
         }
+        if let Some((offset, name)) = unclosed_block(source) {
+            let (line, col) = line_col(source, offset);
+            let at = report.pos_within(scalar, line, col);
+            report.error(at, format!("`{{{{#{name}}}}}` is never closed: add `{{{{/{name}}}}}` where the block ends"));
+            return None;
+        }
         let template = match Template::compile(source) {
             Ok(t) => t,
             Err(err) => {
                 let (line, col) = err.pos().unwrap_or((1, 1));
                 let reason = err.reason().to_string();
                 let at = report.pos_within(scalar, line, col);
-                report.error(at, format!("template syntax error: {reason}"));
+                report.error(at, format!("template syntax error ({reason}): each `{{{{` needs its `}}}}`"));
                 return None;
             }
         };
@@ -113,6 +119,36 @@ impl Report<'_> {
 }
 
 type Problem = (usize, usize, String);
+
+/// The first `{{#name}}` without its `{{/name}}`: handlebars' own error for it names
+/// only the end of the template.
+fn unclosed_block(source: &str) -> Option<(usize, String)> {
+    let mut open: Vec<(usize, String)> = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = source[rest..].find("{{") {
+        let at = rest + found;
+        let tag = source[at + 2..].trim_start_matches('~');
+        let name = |t: &str| t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+        if let Some(t) = tag.strip_prefix('#') {
+            open.push((at, name(t.trim_start_matches(['>', '*']))));
+        } else if let Some(t) = tag.strip_prefix('/') {
+            let closing = name(t);
+            if let Some(i) = open.iter().rposition(|(_, n)| *n == closing) {
+                open.truncate(i);
+            }
+        }
+        rest = at + 2;
+    }
+    open.into_iter().next()
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
 
 fn check_elements(template: &Template, problems: &mut Vec<Problem>) {
     for (i, element) in template.elements.iter().enumerate() {

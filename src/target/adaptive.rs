@@ -1,0 +1,51 @@
+//! A mapping's card made into a complete Adaptive Card for a service: the type and
+//! `$schema` it needs, a version the service can draw, and text for clients that
+//! cannot draw cards at all.
+
+use serde_json::{Map, Value};
+
+const SCHEMA: &str = "http://adaptivecards.io/schemas/adaptive-card.json";
+
+/// `card` with `type`, `$schema`, a `version` no newer than `max_version` and a
+/// `fallbackText` (the mapping's own wins).
+pub fn adaptive_card(card: &Value, fallback: &str, max_version: &str) -> Value {
+    let mut out = match card {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    out.insert("type".into(), "AdaptiveCard".into());
+    out.entry("$schema").or_insert_with(|| SCHEMA.into());
+    let asked = out.get("version").and_then(Value::as_str).and_then(version);
+    if asked.is_none_or(|v| Some(v) > version(max_version)) {
+        out.insert("version".into(), max_version.into());
+    }
+    out.entry("fallbackText").or_insert_with(|| fallback.into());
+    Value::Object(out)
+}
+
+fn version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fills_in_what_the_service_needs() {
+        let card = adaptive_card(&json!({"body": []}), "plain", "1.3");
+        assert_eq!(
+            card,
+            json!({"body": [], "type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.3", "fallbackText": "plain"})
+        );
+    }
+
+    #[test]
+    fn version_is_capped_but_an_older_one_kept() {
+        assert_eq!(adaptive_card(&json!({"version": "1.5"}), "", "1.3")["version"], "1.3");
+        assert_eq!(adaptive_card(&json!({"version": "1.2"}), "", "1.3")["version"], "1.2");
+        assert_eq!(adaptive_card(&json!({"version": "new"}), "", "1.3")["version"], "1.3");
+    }
+}

@@ -1,0 +1,339 @@
+//! Fitting markdown into a size budget: ordered, numbered parts or one trimmed part.
+//! Cuts fall at line ends where they can, and never inside a link, right after an
+//! escaping backslash, or inside a code fence left open (it is closed and reopened).
+
+use super::{Options, Overflow};
+use crate::markdown;
+
+/// How a service counts a message's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Bytes the text takes inside a JSON string (escapes included).
+    JsonBytes,
+    Chars,
+}
+
+impl Measure {
+    pub fn of(self, text: &str) -> usize {
+        match self {
+            Measure::Chars => text.chars().count(),
+            Measure::JsonBytes => text.chars().map(json_len).sum(),
+        }
+    }
+}
+
+/// The bytes serde_json writes for `c` inside a string.
+fn json_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if u32::from(c) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+const FENCE_CLOSE: &str = "\n```";
+
+/// `text` as parts, each within `budget` by `measure`, following `options`.
+pub fn fit(text: &str, budget: usize, measure: Measure, options: &Options) -> Vec<String> {
+    if measure.of(text) <= budget {
+        return vec![text.to_string()];
+    }
+    let max_parts = match options.overflow {
+        Overflow::Trim => 1,
+        Overflow::Split => options.max_parts.max(1),
+    };
+    if max_parts == 1 {
+        return vec![trim(text, None, budget, measure)];
+    }
+    let numbering = measure.of(&format!("\n({max_parts}/{max_parts})"));
+    let budget = budget.saturating_sub(numbering);
+    let mut parts = pack(text, budget, measure);
+    if parts.len() > max_parts {
+        let last = &parts[max_parts - 1];
+        let trimmed = trim(&text[last.start..], last.fence, budget, measure);
+        parts.truncate(max_parts - 1);
+        parts.push(Part { start: 0, fence: None, text: trimmed });
+    }
+    let count = parts.len();
+    parts.into_iter().enumerate().map(|(i, part)| format!("{}\n({}/{count})", part.text, i + 1)).collect()
+}
+
+struct Part<'a> {
+    /// Where this part's own content begins in the whole text.
+    start: usize,
+    /// The fence this part reopens, when the previous one ended inside it.
+    fence: Option<&'a str>,
+    text: String,
+}
+
+/// Greedy packing, line by line; a line longer than a whole part is cut.
+fn pack(text: &str, budget: usize, measure: Measure) -> Vec<Part<'_>> {
+    let mut parts = Vec::new();
+    let mut current = Part { start: 0, fence: None, text: String::new() };
+    let mut size = 0;
+    let mut fence: Option<&str> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let mut rest = line.trim_end_matches('\n');
+        let mut rest_start = offset;
+        offset += line.len();
+        loop {
+            let fence_after = fence_state(fence, rest);
+            let separator = usize::from(!current.text.is_empty()) * measure.of("\n");
+            let close = fence_after.map_or(0, |_| measure.of(FENCE_CLOSE));
+            let need = separator + measure.of(rest);
+            if size + need + close <= budget {
+                if separator > 0 {
+                    current.text.push('\n');
+                }
+                current.text.push_str(rest);
+                size += need;
+                fence = fence_after;
+                break;
+            }
+            let holds_content = current.text.len() > current.fence.map_or(0, str::len);
+            if !holds_content {
+                let room = budget.saturating_sub(size + separator + fence.map_or(0, |_| measure.of(FENCE_CLOSE)));
+                let end = safe_cut(rest, room, measure);
+                if separator > 0 {
+                    current.text.push('\n');
+                }
+                current.text.push_str(&rest[..end]);
+                if end == rest.len() {
+                    size = measure.of(&current.text);
+                    fence = fence_after;
+                    break;
+                }
+                rest = &rest[end..];
+                rest_start += end;
+            }
+            parts.push(finish(current, fence));
+            current = Part { start: rest_start, fence, text: fence.map(str::to_string).unwrap_or_default() };
+            size = measure.of(&current.text);
+        }
+    }
+    parts.push(finish(current, fence));
+    parts
+}
+
+fn finish<'a>(mut part: Part<'a>, fence: Option<&str>) -> Part<'a> {
+    if fence.is_some() {
+        part.text.push_str(FENCE_CLOSE);
+    }
+    part
+}
+
+/// The open fence line after `line`: "```lang" opens one, "```" closes it.
+fn fence_state<'a>(open: Option<&'a str>, line: &'a str) -> Option<&'a str> {
+    match (open, line.trim_start().starts_with("```")) {
+        (None, true) => Some(line),
+        (Some(_), true) => None,
+        (open, false) => open,
+    }
+}
+
+/// One part: the lines that fit, then "…and N more lines".
+fn trim(text: &str, reopen: Option<&str>, budget: usize, measure: Measure) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = reopen.map(str::to_string).unwrap_or_default();
+    let mut size = measure.of(&out);
+    let mut fence = reopen;
+    let mut kept = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let fence_after = fence_state(fence, line);
+        let marker = more_lines(lines.len() - i - 1);
+        let close = fence_after.map_or(0, |_| measure.of(FENCE_CLOSE));
+        let need = measure.of("\n") + measure.of(line) + close + measure.of(&marker);
+        if size + need > budget {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line);
+        size += measure.of("\n") + measure.of(line);
+        fence = fence_after;
+        kept += 1;
+    }
+    if kept == 0 {
+        if let Some(first) = lines.first() {
+            let marker = format!("…{}", more_lines(lines.len() - 1));
+            let close = fence.map_or(0, |_| measure.of(FENCE_CLOSE));
+            let room = budget.saturating_sub(size + measure.of("\n") + close + measure.of(&marker));
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&first[..safe_cut(first, room, measure)]);
+            out.push('…');
+            kept = 1;
+        }
+    }
+    if fence.is_some() {
+        out.push_str(FENCE_CLOSE);
+    }
+    out.push_str(&more_lines(lines.len() - kept));
+    out
+}
+
+fn more_lines(count: usize) -> String {
+    match count {
+        0 => String::new(),
+        1 => "\n…and 1 more line".to_string(),
+        n => format!("\n…and {n} more lines"),
+    }
+}
+
+/// The byte length of the longest head of `line` within `budget` that ends neither
+/// inside a link nor after an escaping backslash, at a space when one is near. Always
+/// at least one character, so packing moves on.
+fn safe_cut(line: &str, budget: usize, measure: Measure) -> usize {
+    let mut size = 0;
+    let mut end = 0;
+    for (i, c) in line.char_indices() {
+        size += measure.of(c.encode_utf8(&mut [0; 4]));
+        if size > budget {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    if end == line.len() {
+        return end;
+    }
+    let hard = end.max(line.chars().next().map_or(0, char::len_utf8));
+    if let Some(space) = line[..end].rfind(' ').filter(|s| *s >= end / 2) {
+        end = space + 1;
+    }
+    if let Some(link_start) = link_around(line, end) {
+        end = link_start;
+    }
+    let backslashes = line[..end].bytes().rev().take_while(|b| *b == b'\\').count();
+    if backslashes % 2 == 1 {
+        end -= 1;
+    }
+    if end == 0 {
+        hard
+    } else {
+        end
+    }
+}
+
+/// The start of the `[label](url)` that a cut at `at` would break.
+fn link_around(line: &str, at: usize) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < at {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'[' => {
+                let end = markdown::matching(line, i, b'[', b']')
+                    .filter(|j| bytes.get(j + 1) == Some(&b'('))
+                    .and_then(|j| markdown::matching(line, j + 1, b'(', b')'));
+                match end {
+                    Some(end) if at <= end => return Some(i),
+                    Some(end) => i = end + 1,
+                    None => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(max_parts: usize) -> Options {
+        Options { max_size: None, overflow: Overflow::Split, max_parts }
+    }
+
+    fn trimmed() -> Options {
+        Options { max_size: None, overflow: Overflow::Trim, max_parts: 5 }
+    }
+
+    #[test]
+    fn json_bytes_count_escapes_and_utf8() {
+        assert_eq!(Measure::JsonBytes.of("a\"\\\n"), 7);
+        assert_eq!(Measure::JsonBytes.of("é👍"), 6);
+        assert_eq!(Measure::JsonBytes.of("\u{1}"), 6);
+        assert_eq!(Measure::Chars.of("é👍"), 2);
+        for text in ["a\"\\\n", "é👍\u{1}\t"] {
+            let json = serde_json::to_string(text).unwrap();
+            assert_eq!(Measure::JsonBytes.of(text), json.len() - 2);
+        }
+    }
+
+    #[test]
+    fn text_within_budget_is_one_unnumbered_part() {
+        assert_eq!(fit("short", 10, Measure::Chars, &split(5)), vec!["short"]);
+    }
+
+    #[test]
+    fn parts_are_numbered_cut_at_lines_and_each_within_budget() {
+        let text = (1..=20).map(|i| format!("line number {i}")).collect::<Vec<_>>().join("\n");
+        let parts = fit(&text, 60, Measure::Chars, &split(10));
+        assert!(parts.len() > 1);
+        let n = parts.len();
+        for (i, part) in parts.iter().enumerate() {
+            assert!(part.chars().count() <= 60, "{part:?}");
+            assert!(part.ends_with(&format!("\n({}/{n})", i + 1)), "{part:?}");
+        }
+        let rejoined: Vec<&str> = parts.iter().flat_map(|p| p.lines().filter(|l| !l.starts_with('('))).collect();
+        assert_eq!(rejoined.join("\n"), text);
+    }
+
+    #[test]
+    fn too_many_parts_end_with_a_count_of_what_was_left_out() {
+        let text = (1..=50).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
+        let parts = fit(&text, 40, Measure::Chars, &split(2));
+        assert_eq!(parts.len(), 2);
+        assert!(parts[1].contains("more lines\n(2/2)"), "{:?}", parts[1]);
+        assert!(parts.iter().all(|p| p.chars().count() <= 40));
+    }
+
+    #[test]
+    fn trim_keeps_whole_lines_and_says_how_many_are_left() {
+        let text = "first line\nsecond line\nthird line\nfourth line\nfifth line";
+        let out = fit(text, 45, Measure::Chars, &trimmed());
+        assert_eq!(out, vec!["first line\nsecond line\n…and 3 more lines"]);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_at_a_space_and_never_inside_a_link() {
+        let text = "word ".repeat(6) + "[a link label](https://example.com/x) tail";
+        let parts = fit(&text, 50, Measure::Chars, &split(5));
+        assert!(parts.iter().any(|p| p.contains("[a link label](https://example.com/x)")), "{parts:?}");
+        assert!(parts.iter().all(|p| p.chars().count() <= 50), "{parts:?}");
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_dangling_escape() {
+        let line = "a".repeat(9) + "\\*" + &"b".repeat(30);
+        let end = safe_cut(&line, 10, Measure::Chars);
+        assert_eq!(&line[..end], "a".repeat(9));
+    }
+
+    #[test]
+    fn an_open_code_fence_is_closed_and_reopened() {
+        let code = (1..=12).map(|i| format!("let x{i} = {i};")).collect::<Vec<_>>().join("\n");
+        let text = format!("Build log:\n```rust\n{code}\n```\ndone");
+        let parts = fit(&text, 80, Measure::Chars, &split(10));
+        assert!(parts.len() > 2, "{parts:?}");
+        for part in &parts {
+            assert_eq!(part.matches("```").count() % 2, 0, "unbalanced fence in {part:?}");
+            assert!(part.chars().count() <= 80);
+        }
+        assert!(parts[1].starts_with("```rust\n"), "{:?}", parts[1]);
+    }
+
+    #[test]
+    fn a_huge_single_line_still_ends_within_budget() {
+        let text = "x".repeat(10_000);
+        for options in [split(3), trimmed()] {
+            for part in fit(&text, 100, Measure::JsonBytes, &options) {
+                assert!(Measure::JsonBytes.of(&part) <= 100, "{part:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Every fixture of every shipped mapping, shaped for every target kind: kept as golden
+//! files, each body checked against the service's limits and, for cards, the official
+//! Adaptive Card schema.
+
+use std::path::Path;
+
+use hookbridge::mapping::cases::{read_payload, read_sidecar_headers};
+use hookbridge::mapping::{Event, Mapping, Outcome};
+use hookbridge::target::{self, Kind};
+use serde_json::Value;
+
+use crate::support::{assert_golden, path};
+
+const SOURCES: [&str; 5] = ["jira", "github", "gitlab", "chatwoot", "alertmanager"];
+
+fn fixtures(source: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(path(&format!("fixtures/{source}")))
+        .expect("fixture folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn outcome(mapping: &Mapping, file: &Path) -> Outcome {
+    let payload = read_payload(file).expect("fixture parses");
+    let headers = read_sidecar_headers(file).expect("headers parse");
+    mapping.apply(&Event::new(&payload, &headers)).expect("renders")
+}
+
+fn schema(file: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(path(file)).expect("schema file");
+    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+#[test]
+fn golden_bodies_for_every_fixture_and_kind() {
+    let card_schema = schema("fixtures/schemas/adaptive-card.1.3.0.schema.json");
+    for source in SOURCES {
+        let (mapping, _) = Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
+        let files = fixtures(source);
+        for kind in Kind::ALL {
+            let mut golden = String::new();
+            for file in &files {
+                let name = file.file_name().unwrap_or_default().to_string_lossy();
+                golden.push_str(&format!("## {name}\n"));
+                let message = match outcome(&mapping, file) {
+                    Outcome::Message(m) => m,
+                    Outcome::Dropped { rule } => {
+                        golden.push_str(&format!("(dropped by rule {rule})\n"));
+                        continue;
+                    }
+                    Outcome::NoMatch => {
+                        golden.push_str("(no rule matched)\n");
+                        continue;
+                    }
+                };
+                for body in target::build(kind, &message, &target::Options::default()) {
+                    check_limits(kind, &body, &card_schema, &name);
+                    golden.push_str(&body.to_string());
+                    golden.push('\n');
+                }
+            }
+            assert_golden(&path(&format!("tests/it/golden/{source}.{kind}.jsonl")), &golden);
+        }
+    }
+}
+
+fn check_limits(kind: Kind, body: &Value, card_schema: &jsonschema::Validator, fixture: &str) {
+    match kind {
+        Kind::Chime => {
+            let size = body.to_string().len();
+            assert!(size <= 4096, "{fixture}: chime body of {size} bytes");
+            assert!(body["Content"].as_str().is_some_and(|c| c.starts_with("/md ")), "{fixture}");
+        }
+        Kind::RingCentral => {
+            if let Some(card) = body["attachments"].get(0) {
+                let errors: Vec<String> = card_schema.iter_errors(card).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+                assert!(errors.is_empty(), "{fixture}: card fails the Adaptive Card 1.3 schema: {errors:?}");
+            }
+        }
+        Kind::RingCentralLegacy => {
+            for card in body["attachments"].as_array().into_iter().flatten() {
+                for field in card["fields"].as_array().into_iter().flatten() {
+                    for key in ["title", "value"] {
+                        assert!(field[key].as_str().unwrap_or("").len() <= 300, "{fixture}: field {key} over 300 bytes");
+                    }
+                }
+                assert!(card["text"].as_str().unwrap_or("").chars().count() <= 1000, "{fixture}");
+            }
+        }
+        Kind::Preview => assert!(body["rule"].is_string(), "{fixture}"),
+    }
+}
+
+/// Hostile text in a payload comes out as that same text for every kind: what a
+/// reader sees (markdown rendered to plain text) equals what the source sent.
+#[test]
+fn hostile_values_show_as_sent_on_every_kind() {
+    let (mapping, _) = Mapping::load(&path("mappings/jira.yaml")).expect("jira mapping");
+    let file = path("fixtures/jira/issue_created.hostile-summary.json");
+    let payload = read_payload(&file).expect("fixture");
+    let summary = payload["issue"]["fields"]["summary"].as_str().expect("summary").to_string();
+    let Outcome::Message(message) = outcome(&mapping, &file) else { panic!("issue-created matches") };
+    let first_line = summary.lines().next().expect("a line");
+    let shown = |markdown: &str| hookbridge::markdown::to_plain(markdown);
+    for kind in Kind::ALL {
+        let bodies = target::build(kind, &message, &target::Options::default());
+        let body = &bodies[0];
+        let visible = match kind {
+            Kind::Chime => shown(body["Content"].as_str().expect("content").trim_start_matches("/md ")),
+            Kind::RingCentral => body["attachments"][0]["fallbackText"].as_str().expect("fallback").to_string(),
+            Kind::RingCentralLegacy => body["attachments"][0]["fallback"].as_str().expect("fallback").to_string(),
+            Kind::Preview => shown(body["text"].as_str().expect("text")),
+        };
+        assert!(visible.contains(first_line), "{kind}: {visible:?} lacks {first_line:?}");
+        let card_text = body.to_string();
+        assert!(!card_text.contains("null"), "{kind}: {card_text}");
+    }
+}

@@ -1,0 +1,8 @@
+//! One integration test binary: the real `hookbridge` binary driven as a user would,
+//! and the library's mapping-to-body path checked against golden files and schemas.
+
+mod bodies;
+mod check;
+mod render;
+mod support;
+mod test_command;
