@@ -15,7 +15,7 @@ mod test;
 #[command(arg_required_else_help = true)]
 pub struct Cli {
     /// The config file; relative paths inside it start from its folder.
-    #[arg(long, global = true, default_value = "./config.yaml", value_name = "PATH")]
+    #[arg(long, global = true, default_value = "config.yaml", value_name = "PATH")]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,

@@ -32,9 +32,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("{w}");
     }
     let (payload, mut headers) = if args.payload.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading the payload from standard input")?;
-        let payload: Value = serde_json::from_str(&text).context("the payload on standard input is not valid JSON")?;
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("reading the payload from standard input")?;
+        let payload: Value = serde_json::from_slice(&bytes).context("the payload on standard input is not valid JSON")?;
         (payload, Vec::new())
     } else {
         let payload = read_payload(&args.payload).map_err(|e| anyhow!(e))?;

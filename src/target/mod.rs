@@ -51,7 +51,7 @@ impl FromStr for Kind {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Kind::ALL.into_iter().find(|k| k.name() == text).ok_or_else(|| {
             let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown target kind `{text}`: use one of {}", known.join(", "))
+            format!("unknown target kind `{text}`: kinds are {}", known.join(", "))
         })
     }
 }

@@ -21,7 +21,7 @@ fn renders_a_jira_event_for_chime() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         bodies(&out.stdout),
-        vec![serde_json::json!({"Content": "/md **INDEV-6 updated**\n✏️ **jira_test** updated **[INDEV-6](https://jira.test-example.ru/browse/INDEV-6)** Prueba de creación de tareas en un proyecto público\n**status**: To Do → In Progress"})]
+        vec![serde_json::json!({"Content": "/md ✏️ **jira_test** updated **[INDEV-6](https://jira.test-example.ru/browse/INDEV-6)** Prueba de creación de tareas en un proyecto público\n**status**: To Do → In Progress"})]
     );
     assert!(text(&out.stderr).contains("rule `issue-updated` matched"));
 }
