@@ -11,7 +11,7 @@ use super::cases::{Case, RawCase};
 use super::condition::{self, RawCondition};
 use super::extract::JsonPath;
 use super::template::{Escape, Templates, Text};
-use super::{Let, Mapping, Rule};
+use super::{Let, Mapping, Rule, Source};
 use crate::diagnostic::{Diagnostics, Pos};
 use crate::yaml::{pos, Spanned, Tree};
 
@@ -113,6 +113,14 @@ pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Map
         .map(|case| super::cases::compile(case, base, &rules, &mut ctx))
         .collect();
     let cases = cases.into_iter().collect::<Option<Vec<_>>>();
+    for rule in raw.rules.value.iter().filter(|_| cases.is_some()) {
+        let name = &rule.value.name.value;
+        let tested = cases.iter().flatten().any(|c| c.expect.rule.as_deref() == Some(name.as_str()));
+        if !tested {
+            let message = format!("rule `{name}` has no test case: add one under `tests:` with `expect: {{rule: {name}}}`");
+            ctx.report.diags.warning(file, pos(&rule.value.name), message);
+        }
+    }
     let text = |s: &Option<Spanned<String>>| s.as_ref().map(|s| s.value.clone());
     let source_name = text(&raw.source).unwrap_or_default();
     Some(Mapping {
@@ -171,7 +179,8 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
     })
 }
 
-/// `name: $.path`, or `name: {path: $.path, default: value, list: true}`.
+/// `name: $.path`, `name: {path: $.path, default: value, list: true}` or
+/// `name: {header: Name, default: value}`.
 fn compile_let(name: &str, tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Let> {
     let at = pos(tree);
     let as_path = |t: &Spanned<Tree>| match &t.value {
@@ -186,11 +195,15 @@ fn compile_let(name: &str, tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Let> {
             let mut list = None;
             for (key, value) in entries {
                 match (key.as_str(), &value.value) {
+                    ("header", Tree::String(header)) if entries.len() <= 2 && !entries.iter().any(|(k, _)| k == "path" || k == "list") => {
+                        let default = entries.iter().find(|(k, _)| k == "default").map(|(_, d)| d.value.to_json());
+                        return Some(Let { name: name.to_string(), from: Source::Header(header.clone()), default, list: false });
+                    }
                     ("path", _) => path = as_path(value),
                     ("default", v) => default = Some(v.clone()),
                     ("list", Tree::Bool(b)) => list = Some(*b),
                     _ => {
-                        ctx.error(pos(value), format!("`{key}` is not a `let` key here: use `path`, `default` (any value) or `list` (true/false)"));
+                        ctx.error(pos(value), format!("`{key}` is not a `let` key here: use `path` (or `header`), `default` (any value) or `list` (true/false)"));
                         return None;
                     }
                 }
@@ -207,7 +220,7 @@ fn compile_let(name: &str, tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Let> {
     Some(Let {
         name: name.to_string(),
         list: list.unwrap_or(compiled.is_multi()),
-        path: compiled,
+        from: Source::Path(compiled),
         default: default.map(|d| d.to_json()),
     })
 }

@@ -99,9 +99,17 @@ struct Rule {
 #[derive(Debug)]
 struct Let {
     name: String,
-    path: JsonPath,
+    from: Source,
     default: Option<Value>,
     list: bool,
+}
+
+/// Where a `let` variable comes from.
+#[derive(Debug)]
+enum Source {
+    Path(JsonPath),
+    /// A request header (the first of that name), such as GitHub's `X-GitHub-Event`.
+    Header(String),
 }
 
 /// A template failed while rendering (a template's own logic, never the payload's
@@ -165,7 +173,7 @@ fn unreachable_compile<T>(file: &Path) -> Result<T, ConfigError> {
 
 impl Rule {
     fn render(&self, mapping: &Mapping, event: &Event) -> Result<Message, RenderError> {
-        let data = Context::from(Value::Object(self.extract(event.payload)));
+        let data = Context::from(Value::Object(self.extract(event)));
         let fail = |source| RenderError { rule: self.name.clone(), source };
         let render = |t: &Option<template::Text>| -> Result<Option<String>, RenderError> {
             t.as_ref()
@@ -192,19 +200,127 @@ impl Rule {
 
     /// Variables for the templates. Missing values are left out rather than set to
     /// null, so templates see them as empty and `default` applies.
-    fn extract(&self, payload: &Value) -> Map<String, Value> {
+    fn extract(&self, event: &Event) -> Map<String, Value> {
         let mut vars = Map::with_capacity(self.lets.len());
         for var in &self.lets {
-            let value = if var.list {
-                let items: Vec<Value> = var.path.select(payload).into_iter().cloned().collect();
-                (!items.is_empty()).then_some(Value::Array(items))
-            } else {
-                var.path.first(payload).cloned()
+            let value = match &var.from {
+                Source::Header(name) => event.headers_named(name).next().map(Value::from),
+                Source::Path(path) if var.list => {
+                    let items: Vec<Value> = path.select(event.payload).into_iter().cloned().collect();
+                    (!items.is_empty()).then_some(Value::Array(items))
+                }
+                Source::Path(path) => path.first(event.payload).cloned(),
             };
             if let Some(value) = value.or_else(|| var.default.clone()) {
                 vars.insert(var.name.clone(), value);
             }
         }
         vars
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn mapping(source: &str) -> Mapping {
+        Mapping::from_source(Path::new("m.yaml"), source).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn errors(source: &str) -> String {
+        Mapping::from_source(Path::new("m.yaml"), source).map(|_| ()).expect_err("compiles with errors").to_string()
+    }
+
+    fn apply(mapping: &Mapping, payload: Value, headers: &[(&str, &str)]) -> Outcome {
+        let headers: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        mapping.apply(&Event::new(&payload, &headers)).expect("renders")
+    }
+
+    fn text(outcome: Outcome) -> String {
+        outcome.message().unwrap_or_else(|| panic!("no message: {outcome:?}")).text.clone()
+    }
+
+    const RULES: &str = r#"
+source: demo
+rules:
+  - name: noise
+    when: [{path: $.kind, equals: noise}]
+    drop: true
+  - name: by-header
+    when:
+      - {header: X-Event, one_of: [push, tag]}
+      - {path: $.ref, matches: "^refs/heads/"}
+    let:
+      event: {header: x-event}
+      who: $.user.name
+      ref: $.ref
+    text: "{{who}} {{event}} to {{ref}}"
+  - name: any
+    when: [{not: {path: $.kind, exists: false}}]
+    let:
+      kind: $.kind
+      names: $.items[*].name
+      missing: $.nothing.here
+      fallback: {path: $.nothing, default: n/a}
+    title: "{{upper kind}}"
+    text: "{{kind}}: {{join names \", \"}} [{{missing}}] {{fallback}}"
+"#;
+
+    #[test]
+    fn the_first_rule_whose_conditions_all_hold_renders() {
+        let m = mapping(RULES);
+        let push = json!({"ref": "refs/heads/main", "user": {"name": "ana"}});
+        assert_eq!(text(apply(&m, push.clone(), &[("x-event", "push")])), "ana push to refs/heads/main");
+        assert_eq!(apply(&m, push, &[("X-Event", "fork")]), Outcome::NoMatch);
+        assert_eq!(apply(&m, json!({"kind": "noise"}), &[]), Outcome::Dropped { rule: "noise".into() });
+    }
+
+    #[test]
+    fn lists_defaults_and_missing_values_render_without_null() {
+        let m = mapping(RULES);
+        let outcome = apply(&m, json!({"kind": "build", "items": [{"name": "a"}, {"name": "b"}]}), &[]);
+        assert_eq!(outcome.message().map(|m| m.title.as_str()), Some("BUILD"));
+        assert_eq!(text(outcome), "build: a, b [] n/a");
+    }
+
+    #[test]
+    fn payload_values_come_out_as_the_text_that_was_sent() {
+        let m = mapping(RULES);
+        let hostile = "\"} {{x}} C:\\temp\\ <b>hi</b> *bold* 👍\nnext";
+        let outcome = apply(&m, json!({"kind": hostile}), &[]);
+        let shown = crate::markdown::to_plain(&text(outcome));
+        assert!(shown.starts_with(hostile), "{shown:?}");
+    }
+
+    #[test]
+    fn broken_rules_are_reported_where_they_stand() {
+        let report = errors(
+            r#"
+rules:
+  - name: a
+    when: [{path: "$.x[", equals: 1}]
+    text: "{{defualt x}}"
+  - name: b
+    text: "{{#if x}}open"
+  - name: c
+"#,
+        );
+        assert!(report.contains("m.yaml:4:"), "{report}");
+        assert!(report.contains("m.yaml:5:") && report.contains("default"), "{report}");
+        assert!(report.contains("m.yaml:7:") && report.contains("`{{#if}}` is never closed"), "{report}");
+        assert!(report.contains("m.yaml:8:"), "{report}");
+    }
+
+    #[test]
+    fn an_untested_rule_is_a_warning() {
+        let (_, warnings) = {
+            let mut diags = Diagnostics::default();
+            let m = compile::compile(Path::new("m.yaml"), "rules:\n  - name: lonely\n    text: hi\n", &mut diags);
+            (m.expect("compiles"), diags)
+        };
+        let shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["m.yaml:2:11: warning: rule `lonely` has no test case: add one under `tests:` with `expect: {rule: lonely}`"]);
     }
 }

@@ -42,7 +42,7 @@ fn header(message: &Message, icon_key: &str) -> Map<String, Value> {
     if let Some(icon) = &message.icon {
         insert_non_empty(&mut head, icon_key, icon);
     }
-    insert_non_empty(&mut head, "title", &message.title);
+    insert_non_empty(&mut head, "title", &markdown::to_ringcentral(&message.title));
     head
 }
 
@@ -64,7 +64,7 @@ fn legacy_card(card: &Value, message: &Message) -> Value {
     let mut out = Map::new();
     out.insert("type".into(), "Card".into());
     out.insert("fallback".into(), clip_bytes(&markdown::to_plain(&message.text)).into());
-    insert_non_empty(&mut out, "title", &clip_bytes(&message.title));
+    insert_non_empty(&mut out, "title", &clip_bytes(&markdown::to_plain(&message.title)));
     let link = first_element(card, "Action.OpenUrl").and_then(|a| a["url"].as_str());
     if let Some(url) = link.filter(|u| u.len() <= LEGACY_FIELD_BYTES) {
         out.insert("title_link".into(), url.into());
@@ -139,10 +139,10 @@ mod tests {
 
     #[test]
     fn v2_text_is_mini_markdown_with_activity_and_title() {
-        let msg = Message { title: "T".into(), ..message("_Fix_ **now**\n# Heading") };
+        let msg = Message { title: "Fix \\[bugs\\]".into(), ..message("_Fix_ **now**\n# Heading") };
         assert_eq!(
             bodies(&msg, &Options::default()),
-            vec![json!({"activity": "Jira", "title": "T", "text": "*Fix* **now**\n**Heading**"})]
+            vec![json!({"activity": "Jira", "title": "Fix [bugs]", "text": "*Fix* **now**\n**Heading**"})]
         );
     }
 
