@@ -113,7 +113,7 @@ pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Map
         .map(|case| super::cases::compile(case, base, &rules, &mut ctx))
         .collect();
     let cases = cases.into_iter().collect::<Option<Vec<_>>>();
-    for rule in raw.rules.value.iter().filter(|_| cases.is_some()) {
+    for rule in raw.rules.value.iter().filter(|_| ok && cases.is_some()) {
         let name = &rule.value.name.value;
         let tested = cases.iter().flatten().any(|c| c.expect.rule.as_deref() == Some(name.as_str()));
         if !tested {
