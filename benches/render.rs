@@ -20,7 +20,8 @@ fn render(c: &mut Criterion) {
     let headers = read_sidecar_headers(&root.join(PAYLOAD)).expect("headers");
     let payload: Value = serde_json::from_slice(&bytes).expect("fixture is JSON");
     let options = Options::default();
-    let rendered = |kind: Kind, payload: &Value| match mapping.apply(&Event::new(payload, &headers)) {
+    let rendered = |kind: Kind, payload: &Value| match mapping.apply(&Event::new(payload, &headers))
+    {
         Ok(Outcome::Message(message)) => target::build(kind, &message, &options),
         other => panic!("issue-updated should match: {other:?}"),
     };
@@ -30,7 +31,9 @@ fn render(c: &mut Criterion) {
         b.iter(|| serde_json::from_slice::<Value>(black_box(&bytes)).expect("JSON"))
     });
     for kind in [Kind::Chime, Kind::RingCentral] {
-        group.bench_function(format!("render to {kind}"), |b| b.iter(|| rendered(kind, black_box(&payload))));
+        group.bench_function(format!("render to {kind}"), |b| {
+            b.iter(|| rendered(kind, black_box(&payload)))
+        });
         group.bench_function(format!("parse + render to {kind}"), |b| {
             b.iter(|| {
                 let payload: Value = serde_json::from_slice(black_box(&bytes)).expect("JSON");

@@ -19,7 +19,10 @@ pub fn escape(text: &str) -> String {
             block_mark = block_marker_end(&text[i..]).map(|end| i + end);
         }
         let intraword = c == '_' && prev.is_alphanumeric() && next.is_alphanumeric();
-        let inline = matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~');
+        let inline = matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~'
+        );
         if block_mark == Some(i) || (inline && !intraword) {
             out.push('\\');
         }
@@ -138,7 +141,11 @@ fn convert_line(out: &mut String, line: &str, dialect: &Dialect) {
     }
     out.push_str(indent);
     let mut rest = trimmed;
-    if let Some(item) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("* ")).or_else(|| rest.strip_prefix("+ ")) {
+    if let Some(item) = rest
+        .strip_prefix("- ")
+        .or_else(|| rest.strip_prefix("* "))
+        .or_else(|| rest.strip_prefix("+ "))
+    {
         out.push_str(dialect.bullet);
         rest = item;
     } else if let Some(quote) = rest.strip_prefix("> ").or_else(|| rest.strip_prefix('>')) {
@@ -202,12 +209,18 @@ fn convert_inline(out: &mut String, text: &str, dialect: &Dialect) {
             },
             '*' | '_' => {
                 let run = bytes[i..].iter().take_while(|b| **b == c as u8).count();
-                let mark = if run >= 2 { dialect.bold } else { dialect.italic };
+                let mark = if run >= 2 {
+                    dialect.bold
+                } else {
+                    dialect.italic
+                };
                 // Underscores inside words (snake_case) are not emphasis in CommonMark.
                 let inside_word = c == '_'
                     && i > 0
                     && bytes[i - 1].is_ascii_alphanumeric()
-                    && bytes.get(i + run).is_some_and(|b| b.is_ascii_alphanumeric());
+                    && bytes
+                        .get(i + run)
+                        .is_some_and(|b| b.is_ascii_alphanumeric());
                 if inside_word {
                     out.push_str(&rest[..run]);
                 } else {
@@ -287,7 +300,11 @@ fn emit_link(out: &mut String, link: &Link, dialect: &Dialect) {
             out.push_str(&format!("{label} ({url})"));
         }
     } else {
-        let label = if link.image && label.is_empty() { url.clone() } else { label };
+        let label = if link.image && label.is_empty() {
+            url.clone()
+        } else {
+            label
+        };
         out.push_str(&format!("[{label}]({})", escape_url(&url)));
     }
 }
@@ -322,7 +339,13 @@ mod tests {
 
     #[test]
     fn escaped_text_comes_back_unchanged_in_plain() {
-        for s in ["a*b_c [x](y) <b>", "{{x}} \"}", "C:\\dir", "1. one", "👍 emoji_ok"] {
+        for s in [
+            "a*b_c [x](y) <b>",
+            "{{x}} \"}",
+            "C:\\dir",
+            "1. one",
+            "👍 emoji_ok",
+        ] {
             assert_eq!(to_plain(&escape(s)), s);
         }
     }
@@ -333,7 +356,10 @@ mod tests {
             to_plain("**[ABC-1](https://j.test/ABC-1)** _Fix_ `code`"),
             "ABC-1 (https://j.test/ABC-1) Fix code"
         );
-        assert_eq!(to_plain("## Title\n- item\n> quote"), "Title\n• item\nquote");
+        assert_eq!(
+            to_plain("## Title\n- item\n> quote"),
+            "Title\n• item\nquote"
+        );
         assert_eq!(to_plain("snake_case_name"), "snake_case_name");
     }
 
@@ -346,7 +372,11 @@ mod tests {
 
     #[test]
     fn links_with_brackets_and_parens_stay_whole() {
-        let md = format!("[{}]({})", escape("[x] (y)"), escape_url("https://h.test/a_(b)"));
+        let md = format!(
+            "[{}]({})",
+            escape("[x] (y)"),
+            escape_url("https://h.test/a_(b)")
+        );
         assert_eq!(to_plain(&md), "[x] (y) (https://h.test/a_(b))");
     }
 }

@@ -44,8 +44,12 @@ fn bare_message(err: &serde_saphyr::Error) -> String {
         None => &text,
     };
     match text {
-        "expected sequence start" => "expected a list here (`- item` lines, or `[a, b]`)".to_string(),
-        "expected mapping start" => "expected a map here (`key: value` lines, or `{key: value}`)".to_string(),
+        "expected sequence start" => {
+            "expected a list here (`- item` lines, or `[a, b]`)".to_string()
+        }
+        "expected mapping start" => {
+            "expected a map here (`key: value` lines, or `{key: value}`)".to_string()
+        }
         other => other.to_string(),
     }
 }
@@ -166,8 +170,7 @@ mod tests {
 
     #[test]
     fn tree_keeps_positions_of_nested_leaves() {
-        let doc: Doc =
-            serde_saphyr::from_str("card:\n  body:\n    - text: \"{{a}}\"\n").unwrap();
+        let doc: Doc = serde_saphyr::from_str("card:\n  body:\n    - text: \"{{a}}\"\n").unwrap();
         let Tree::Map(entries) = &doc.card.value else {
             panic!("card is a map")
         };

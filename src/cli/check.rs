@@ -18,7 +18,12 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         match Config::load(config) {
             Ok((config, warnings)) => {
                 diags.extend(warnings);
-                let rules: usize = config.routes.values().flat_map(|r| &r.mappings).map(|m| m.rule_names().count()).sum();
+                let rules: usize = config
+                    .routes
+                    .values()
+                    .flat_map(|r| &r.mappings)
+                    .map(|m| m.rule_names().count())
+                    .sum();
                 Some(format!(
                     "{}: ok ({} routes, {} targets, {} rules)",
                     config.file.display(),

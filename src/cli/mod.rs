@@ -11,11 +11,20 @@ mod render;
 mod test;
 
 #[derive(Debug, Parser)]
-#[command(name = "hookbridge", version, about = "Webhook adapter gateway: JSON webhooks in, chat messages out")]
+#[command(
+    name = "hookbridge",
+    version,
+    about = "Webhook adapter gateway: JSON webhooks in, chat messages out"
+)]
 #[command(arg_required_else_help = true)]
 pub struct Cli {
     /// The config file; relative paths inside it start from its folder.
-    #[arg(long, global = true, default_value = "config.yaml", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "config.yaml",
+        value_name = "PATH"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,

@@ -33,12 +33,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let (payload, mut headers) = if args.payload.as_os_str() == "-" {
         let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).context("reading the payload from standard input")?;
-        let payload: Value = serde_json::from_slice(&bytes).context("the payload on standard input is not valid JSON")?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading the payload from standard input")?;
+        let payload: Value = serde_json::from_slice(&bytes)
+            .context("the payload on standard input is not valid JSON")?;
         (payload, Vec::new())
     } else {
         let payload = read_payload(&args.payload).map_err(|e| anyhow!(e))?;
-        (payload, read_sidecar_headers(&args.payload).map_err(|e| anyhow!(e))?)
+        (
+            payload,
+            read_sidecar_headers(&args.payload).map_err(|e| anyhow!(e))?,
+        )
     };
     merge_headers(&mut headers, &args.headers);
     let message = match mapping.apply(&Event::new(&payload, &headers))? {
@@ -55,7 +61,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     eprintln!("rule `{}` matched", message.rule);
     let bodies = target::build(args.target, &message, &target::Options::default());
     if bodies.is_empty() {
-        eprintln!("rule `{}` rendered an empty message: nothing would be sent", message.rule);
+        eprintln!(
+            "rule `{}` rendered an empty message: nothing would be sent",
+            message.rule
+        );
     }
     for body in bodies {
         println!("{body}");

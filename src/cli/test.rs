@@ -16,8 +16,12 @@ pub struct Args {
 pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let files: Vec<PathBuf> = if args.mappings.is_empty() {
         let (config, _) = Config::load(config)?;
-        let named: BTreeSet<PathBuf> =
-            config.routes.values().flat_map(|r| &r.mappings).map(|m| m.file.clone()).collect();
+        let named: BTreeSet<PathBuf> = config
+            .routes
+            .values()
+            .flat_map(|r| &r.mappings)
+            .map(|m| m.file.clone())
+            .collect();
         named.into_iter().collect()
     } else {
         args.mappings.clone()
@@ -55,5 +59,9 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -27,7 +27,9 @@ pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
             None => (expr, None),
         };
         if !is_name(name) {
-            return Err(format!("`${{{expr}}}` is not a variable: names are letters, digits and `_`"));
+            return Err(format!(
+                "`${{{expr}}}` is not a variable: names are letters, digits and `_`"
+            ));
         }
         match (lookup(name), default) {
             (Some(value), _) => out.push_str(&value),
@@ -46,7 +48,9 @@ pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
 
 fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -64,7 +68,10 @@ mod tests {
         assert_eq!(interpolate("${UNSET:-fallback}", env).unwrap(), "fallback");
         assert_eq!(interpolate("${UNSET:-}", env).unwrap(), "");
         assert_eq!(interpolate("${SET:-x}", env).unwrap(), "value");
-        assert_eq!(interpolate("cost $$5 and $x", env).unwrap(), "cost $5 and $x");
+        assert_eq!(
+            interpolate("cost $$5 and $x", env).unwrap(),
+            "cost $5 and $x"
+        );
     }
 
     #[test]

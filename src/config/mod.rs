@@ -138,7 +138,10 @@ impl Loader<'_> {
 impl Config {
     /// Loads the config and every mapping it names. `Ok` carries warnings.
     pub fn load(file: &Path) -> Result<(Config, Diagnostics), ConfigError> {
-        let mut loader = Loader { file, diags: Diagnostics::default() };
+        let mut loader = Loader {
+            file,
+            diags: Diagnostics::default(),
+        };
         let config = match std::fs::read_to_string(file) {
             Ok(source) => crate::yaml::parse::<RawConfig>(file, &source, &mut loader.diags)
                 .and_then(|raw| compile(raw, file, &mut loader)),
@@ -152,7 +155,11 @@ impl Config {
             Some(c) => Ok((c, diags)),
             None => {
                 let mut d = Diagnostics::default();
-                d.error(file, Pos::new(1, 1), "config failed to load without a reported cause");
+                d.error(
+                    file,
+                    Pos::new(1, 1),
+                    "config failed to load without a reported cause",
+                );
                 Err(ConfigError(d))
             }
         }
@@ -166,7 +173,9 @@ impl Config {
 /// The folder relative paths start from ("" for a file named without one, so joined
 /// paths read as the user wrote them).
 fn base_dir(file: &Path) -> &Path {
-    file.parent().filter(|p| *p != Path::new(".")).unwrap_or(Path::new(""))
+    file.parent()
+        .filter(|p| *p != Path::new("."))
+        .unwrap_or(Path::new(""))
 }
 
 fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
@@ -176,9 +185,12 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
             .map_err(|_| loader.error(at, format!("listen `{text}` is not host:port with an IP address, such as 127.0.0.1:8080")))
             .ok()
     });
-    let store = setting(&raw.store, DEFAULT_STORE, loader).and_then(|(text, at)| parse_store(&text, base, at, loader));
+    let store = setting(&raw.store, DEFAULT_STORE, loader)
+        .and_then(|(text, at)| parse_store(&text, base, at, loader));
     let admin_token = match &raw.admin_token {
-        Some(t) => loader.interpolate(t).map(|t| Some(t).filter(|t| !t.is_empty())),
+        Some(t) => loader
+            .interpolate(t)
+            .map(|t| Some(t).filter(|t| !t.is_empty())),
         None => Some(None),
     };
     let targets: BTreeMap<String, Option<Target>> = raw
@@ -190,13 +202,27 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
     let routes: BTreeMap<String, Option<Route>> = raw
         .routes
         .iter()
-        .map(|(name, r)| (name.clone(), compile_route(name, r, &raw.targets, base, &mut mappings, loader)))
+        .map(|(name, r)| {
+            (
+                name.clone(),
+                compile_route(name, r, &raw.targets, base, &mut mappings, loader),
+            )
+        })
         .collect();
     if raw.routes.is_empty() {
-        loader.warning(Pos::new(1, 1), "no `routes`: the gateway will answer 404 to every hook");
+        loader.warning(
+            Pos::new(1, 1),
+            "no `routes`: the gateway will answer 404 to every hook",
+        );
     }
-    let targets = targets.into_iter().map(|(n, t)| t.map(|t| (n, t))).collect::<Option<_>>();
-    let routes = routes.into_iter().map(|(n, r)| r.map(|r| (n, r))).collect::<Option<_>>();
+    let targets = targets
+        .into_iter()
+        .map(|(n, t)| t.map(|t| (n, t)))
+        .collect::<Option<_>>();
+    let routes = routes
+        .into_iter()
+        .map(|(n, r)| r.map(|r| (n, r)))
+        .collect::<Option<_>>();
     Some(Config {
         file: file.to_path_buf(),
         listen: listen?,
@@ -208,7 +234,11 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
 }
 
 /// A top-level setting, interpolated, or its default; with where it stands.
-fn setting(value: &Option<Spanned<String>>, default: &str, loader: &mut Loader) -> Option<(String, Pos)> {
+fn setting(
+    value: &Option<Spanned<String>>,
+    default: &str,
+    loader: &mut Loader,
+) -> Option<(String, Pos)> {
     match value {
         Some(v) => loader.interpolate(v).map(|s| (s, pos(v))),
         None => Some((default.to_string(), Pos::new(1, 1))),
@@ -218,7 +248,10 @@ fn setting(value: &Option<Spanned<String>>, default: &str, loader: &mut Loader) 
 fn parse_store(text: &str, base: &Path, at: Pos, loader: &mut Loader) -> Option<Store> {
     if let Some(path) = text.strip_prefix("sqlite://") {
         if path.is_empty() {
-            loader.error(at, "`sqlite://` needs a file path, such as sqlite://data/hookbridge.db");
+            loader.error(
+                at,
+                "`sqlite://` needs a file path, such as sqlite://data/hookbridge.db",
+            );
             return None;
         }
         return Some(Store::Sqlite(base.join(path)));
@@ -226,15 +259,25 @@ fn parse_store(text: &str, base: &Path, at: Pos, loader: &mut Loader) -> Option<
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         return Some(Store::Postgres(text.to_string()));
     }
-    loader.error(at, format!("store `{text}` is neither sqlite://PATH nor postgres://USER@HOST/DB"));
+    loader.error(
+        at,
+        format!("store `{text}` is neither sqlite://PATH nor postgres://USER@HOST/DB"),
+    );
     None
 }
 
 fn compile_target(name: &str, raw: &Spanned<RawTarget>, loader: &mut Loader) -> Option<Target> {
     let t = &raw.value;
-    let kind = t.kind.value.parse::<Kind>().map_err(|e| loader.error(pos(&t.kind), e)).ok();
+    let kind = t
+        .kind
+        .value
+        .parse::<Kind>()
+        .map_err(|e| loader.error(pos(&t.kind), e))
+        .ok();
     let url = match &t.url {
-        Some(u) => loader.interpolate(u).map(|u| Some(u).filter(|u| !u.trim().is_empty())),
+        Some(u) => loader
+            .interpolate(u)
+            .map(|u| Some(u).filter(|u| !u.trim().is_empty())),
         None => Some(None),
     };
     let rate_limit = match &t.rate_limit {
@@ -245,7 +288,11 @@ fn compile_target(name: &str, raw: &Spanned<RawTarget>, loader: &mut Loader) -> 
         None => Some(None),
     };
     let overflow = match &t.overflow {
-        Some(o) => o.value.parse::<Overflow>().map_err(|e| loader.error(pos(o), e)).ok(),
+        Some(o) => o
+            .value
+            .parse::<Overflow>()
+            .map_err(|e| loader.error(pos(o), e))
+            .ok(),
         None => Some(Overflow::Split),
     };
     let (kind, url) = (kind?, url?);
@@ -258,19 +305,31 @@ fn compile_target(name: &str, raw: &Spanned<RawTarget>, loader: &mut Loader) -> 
         options: target::Options {
             max_size: t.max_size.as_ref().map(|m| m.value),
             overflow: overflow?,
-            max_parts: t.max_parts.as_ref().map_or(defaults.max_parts, |m| m.value.max(1)),
+            max_parts: t
+                .max_parts
+                .as_ref()
+                .map_or(defaults.max_parts, |m| m.value.max(1)),
         },
     })
 }
 
 /// A target that sends needs an http(s) URL; one whose URL is empty is off (warned),
 /// so a default config can name targets that environment variables switch on.
-fn check_url(name: &str, kind: Kind, url: Option<&str>, raw: &Spanned<RawTarget>, loader: &mut Loader) -> Option<()> {
+fn check_url(
+    name: &str,
+    kind: Kind,
+    url: Option<&str>,
+    raw: &Spanned<RawTarget>,
+    loader: &mut Loader,
+) -> Option<()> {
     let at = raw.value.url.as_ref().map_or(pos(raw), pos);
     match (kind, url) {
         (Kind::Preview, _) => Some(()),
         (_, None) if raw.value.url.is_some() => {
-            loader.warning(at, format!("target `{name}` has an empty url: it is off until one is set"));
+            loader.warning(
+                at,
+                format!("target `{name}` has an empty url: it is off until one is set"),
+            );
             Some(())
         }
         (_, None) => {
@@ -278,7 +337,10 @@ fn check_url(name: &str, kind: Kind, url: Option<&str>, raw: &Spanned<RawTarget>
             None
         }
         (_, Some(url)) if !(url.starts_with("https://") || url.starts_with("http://")) => {
-            loader.error(at, format!("target `{name}`: url must start with https:// (or http://)"));
+            loader.error(
+                at,
+                format!("target `{name}`: url must start with https:// (or http://)"),
+            );
             None
         }
         (Kind::Chime, Some(_)) => {
@@ -301,7 +363,9 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
         _ => return Err(bad()),
     };
     if count == 0 {
-        return Err(format!("rate_limit `{text}` would never send: use at least 1"));
+        return Err(format!(
+            "rate_limit `{text}` would never send: use at least 1"
+        ));
     }
     Ok(Rate { count, per })
 }
@@ -316,19 +380,33 @@ fn compile_route(
 ) -> Option<Route> {
     let r = &raw.value;
     let mut ok = true;
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         loader.error(pos(raw), format!("route name `{name}` must be letters, digits, `-` or `_`: it is the URL path /hooks/{name}"));
         ok = false;
     }
     for t in &r.targets.value {
         if !targets.contains_key(&t.value) {
             let known: Vec<_> = targets.keys().map(String::as_str).collect();
-            loader.error(pos(t), format!("route `{name}` names target `{}`, which is not under `targets` (targets: {})", t.value, known.join(", ")));
+            loader.error(
+                pos(t),
+                format!(
+                    "route `{name}` names target `{}`, which is not under `targets` (targets: {})",
+                    t.value,
+                    known.join(", ")
+                ),
+            );
             ok = false;
         }
     }
     if r.mappings.value.is_empty() {
-        loader.error(pos(&r.mappings), format!("route `{name}` has no mappings: list at least one file"));
+        loader.error(
+            pos(&r.mappings),
+            format!("route `{name}` has no mappings: list at least one file"),
+        );
         ok = false;
     }
     let loaded: Vec<Option<Arc<Mapping>>> = r
@@ -375,7 +453,10 @@ fn load_mapping(
             }
         }
     } else {
-        loader.error(pos(entry), format!("mapping file {} does not exist", path.display()));
+        loader.error(
+            pos(entry),
+            format!("mapping file {} does not exist", path.display()),
+        );
         None
     };
     cache.insert(path, loaded.clone());
@@ -388,7 +469,13 @@ mod tests {
 
     #[test]
     fn rates() {
-        assert_eq!(parse_rate("1/s").unwrap(), Rate { count: 1, per: Duration::from_secs(1) });
+        assert_eq!(
+            parse_rate("1/s").unwrap(),
+            Rate {
+                count: 1,
+                per: Duration::from_secs(1)
+            }
+        );
         assert_eq!(parse_rate("60/min").unwrap().per, Duration::from_secs(60));
         assert!(parse_rate("0/s").is_err());
         assert!(parse_rate("fast").is_err());

@@ -48,12 +48,24 @@ pub enum TokenAt {
 /// Several secrets are accepted at once so a secret can be rotated without downtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verify {
-    Preset { preset: Preset, secrets: Vec<String> },
-    Hmac { header: String, secrets: Vec<String>, algorithm: Algorithm, prefix: String },
-    Token { at: TokenAt, values: Vec<String> },
+    Preset {
+        preset: Preset,
+        secrets: Vec<String>,
+    },
+    Hmac {
+        header: String,
+        secrets: Vec<String>,
+        algorithm: Algorithm,
+        prefix: String,
+    },
+    Token {
+        at: TokenAt,
+        values: Vec<String>,
+    },
 }
 
-const KINDS: &str = "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, standard-webhooks, hmac or token";
+const KINDS: &str =
+    "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, standard-webhooks, hmac or token";
 
 pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
     let Tree::Map(entries) = &tree.value else {
@@ -66,7 +78,10 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
     };
     if let Some((_, preset)) = PRESETS.iter().find(|(name, _)| name == kind) {
         let secrets = secrets(value, loader)?;
-        return Some(Verify::Preset { preset: *preset, secrets });
+        return Some(Verify::Preset {
+            preset: *preset,
+            secrets,
+        });
     }
     let Tree::Map(fields) = &value.value else {
         loader.error(pos(value), format!("`{kind}` takes a map of settings"));
@@ -77,15 +92,28 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
         "hmac" => &["header", "secret", "secrets", "algorithm", "prefix"],
         "token" => &["header", "query", "value", "values"],
         _ => {
-            loader.error(pos(tree), format!("unknown verify kind `{kind}`: use one of {KINDS}"));
+            loader.error(
+                pos(tree),
+                format!("unknown verify kind `{kind}`: use one of {KINDS}"),
+            );
             return None;
         }
     };
     if let Some((key, v)) = fields.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        loader.error(pos(v), format!("`{key}` is not a `{kind}` setting: use {}", known.join(", ")));
+        loader.error(
+            pos(v),
+            format!(
+                "`{key}` is not a `{kind}` setting: use {}",
+                known.join(", ")
+            ),
+        );
         return None;
     }
-    let (one, many) = if kind == "hmac" { ("secret", "secrets") } else { ("value", "values") };
+    let (one, many) = if kind == "hmac" {
+        ("secret", "secrets")
+    } else {
+        ("value", "values")
+    };
     let Some(secret_node) = get(one).or_else(|| get(many)) else {
         loader.error(pos(value), format!("`{kind}` needs `{one}` (or `{many}`)"));
         return None;
@@ -96,14 +124,23 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
             (Some(h), None) => TokenAt::Header(loader.string(h)?),
             (None, Some(q)) => TokenAt::Query(loader.string(q)?),
             _ => {
-                loader.error(pos(value), "`token` needs exactly one of `header` or `query`");
+                loader.error(
+                    pos(value),
+                    "`token` needs exactly one of `header` or `query`",
+                );
                 return None;
             }
         };
-        return Some(Verify::Token { at, values: secret_list });
+        return Some(Verify::Token {
+            at,
+            values: secret_list,
+        });
     }
     let Some(header) = get("header") else {
-        loader.error(pos(value), "`hmac` needs `header`, the header that carries the signature");
+        loader.error(
+            pos(value),
+            "`hmac` needs `header`, the header that carries the signature",
+        );
         return None;
     };
     let header = loader.string(header)?;
@@ -114,7 +151,10 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
             "sha256" => Algorithm::Sha256,
             "sha512" => Algorithm::Sha512,
             other => {
-                loader.error(pos(node), format!("unknown algorithm `{other}`: use sha1, sha256 or sha512"));
+                loader.error(
+                    pos(node),
+                    format!("unknown algorithm `{other}`: use sha1, sha256 or sha512"),
+                );
                 return None;
             }
         },
@@ -123,7 +163,12 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
         Some(p) => loader.string(p)?,
         None => String::new(),
     };
-    Some(Verify::Hmac { header, secrets: secret_list, algorithm, prefix })
+    Some(Verify::Hmac {
+        header,
+        secrets: secret_list,
+        algorithm,
+        prefix,
+    })
 }
 
 /// One secret or a list of them, none empty.
@@ -136,7 +181,10 @@ fn secrets(node: &Spanned<Tree>, loader: &mut Loader) -> Option<Vec<String>> {
     for item in items {
         let secret = loader.string(item)?;
         if secret.is_empty() {
-            loader.error(pos(item), "this secret is empty: a route would accept anyone; set it or remove `verify`");
+            loader.error(
+                pos(item),
+                "this secret is empty: a route would accept anyone; set it or remove `verify`",
+            );
             return None;
         }
         out.push(secret);

@@ -17,13 +17,20 @@ pub enum Node {
     Value(Value),
     Text(Text),
     Seq(Vec<Item>),
-    Map { entries: Vec<(String, Node)>, when: Option<Text> },
+    Map {
+        entries: Vec<(String, Node)>,
+        when: Option<Text>,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub enum Item {
     Node(Node),
-    Each { list: String, alias: String, item: Node },
+    Each {
+        list: String,
+        alias: String,
+        item: Node,
+    },
 }
 
 pub fn compile(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<Node> {
@@ -35,7 +42,10 @@ pub fn compile(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<N
         Tree::Seq(items) => {
             let compiled: Vec<Option<Item>> =
                 items.iter().map(|i| compile_item(i, lets, ctx)).collect();
-            compiled.into_iter().collect::<Option<Vec<_>>>().map(Node::Seq)
+            compiled
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(Node::Seq)
         }
         Tree::Map(entries) => {
             let mut out = Vec::new();
@@ -46,7 +56,10 @@ pub fn compile(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<N
                     when = compile_string(value, ctx);
                     ok &= when.is_some();
                 } else if key.starts_with('$') {
-                    ctx.error(pos(value), format!("`{key}` is not a card key: use `$if`, or `$each` in a list item"));
+                    ctx.error(
+                        pos(value),
+                        format!("`{key}` is not a card key: use `$if`, or `$each` in a list item"),
+                    );
                     ok = false;
                 } else if let Some(node) = compile(value, lets, ctx) {
                     out.push((key.clone(), node));
@@ -69,7 +82,10 @@ fn string_of(tree: &Spanned<Tree>) -> String {
 
 fn compile_string(tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Text> {
     if !matches!(tree.value, Tree::String(_)) {
-        ctx.error(pos(tree), "`$if` takes a template string such as \"{{assignee}}\"");
+        ctx.error(
+            pos(tree),
+            "`$if` takes a template string such as \"{{assignee}}\"",
+        );
         return None;
     }
     let scalar = Spanned::new(string_of(tree), tree.referenced, tree.defined);
@@ -85,9 +101,14 @@ fn compile_item(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<
         return compile(tree, lets, ctx).map(Item::Node);
     };
     let at = pos(tree);
-    let unknown = entries.iter().find(|(k, _)| !["$each", "$as", "$item"].contains(&k.as_str()));
+    let unknown = entries
+        .iter()
+        .find(|(k, _)| !["$each", "$as", "$item"].contains(&k.as_str()));
     if let Some((key, v)) = unknown {
-        ctx.error(pos(v), format!("`{key}` does not belong next to `$each`: put it inside `$item`"));
+        ctx.error(
+            pos(v),
+            format!("`{key}` does not belong next to `$each`: put it inside `$item`"),
+        );
         return None;
     }
     let Tree::String(list) = &list.value else {
@@ -95,7 +116,10 @@ fn compile_item(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<
         return None;
     };
     if !lets.contains(list) {
-        ctx.error(at, format!("`$each: {list}` names no variable of this rule's `let`"));
+        ctx.error(
+            at,
+            format!("`$each: {list}` names no variable of this rule's `let`"),
+        );
         return None;
     }
     let alias = match get("$as").map(|a| &a.value) {
@@ -113,12 +137,20 @@ fn compile_item(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<
     let mut names = lets.to_vec();
     names.push(alias.clone());
     let item = compile(item, &names, ctx)?;
-    Some(Item::Each { list: list.clone(), alias, item })
+    Some(Item::Each {
+        list: list.clone(),
+        alias,
+        item,
+    })
 }
 
 impl Node {
     /// Renders with `data` (the rule's variables); `None` when an `$if` dropped it.
-    pub fn render(&self, templates: &Templates, data: &Context) -> Result<Option<Value>, RenderError> {
+    pub fn render(
+        &self,
+        templates: &Templates,
+        data: &Context,
+    ) -> Result<Option<Value>, RenderError> {
         Ok(Some(match self {
             Node::Value(v) => v.clone(),
             Node::Text(t) => Value::String(templates.render(t, data)?),
@@ -149,12 +181,21 @@ impl Node {
 }
 
 impl Item {
-    fn render_into(&self, templates: &Templates, data: &Context, out: &mut Vec<Value>) -> Result<(), RenderError> {
+    fn render_into(
+        &self,
+        templates: &Templates,
+        data: &Context,
+        out: &mut Vec<Value>,
+    ) -> Result<(), RenderError> {
         match self {
             Item::Node(node) => out.extend(node.render(templates, data)?),
             Item::Each { list, alias, item } => {
                 let vars = data.data().as_object().cloned().unwrap_or_default();
-                let elements = vars.get(list).and_then(Value::as_array).cloned().unwrap_or_default();
+                let elements = vars
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for element in elements {
                     let mut scope = vars.clone();
                     scope.insert(alias.clone(), element);
@@ -190,8 +231,18 @@ fn flatten(node: &Value, lines: &mut Vec<String>) {
         "TextBlock" => lines.push(text("text").to_string()),
         "TextRun" => lines.push(text("text").to_string()),
         "FactSet" => {
-            for fact in obj.get("facts").and_then(Value::as_array).into_iter().flatten() {
-                let field = |k: &str| fact.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            for fact in obj
+                .get("facts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let field = |k: &str| {
+                    fact.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
                 lines.push(format!("**{}**: {}", field("title"), field("value")));
             }
         }
@@ -217,6 +268,9 @@ mod tests {
             {"type": "Container", "items": [{"type": "TextBlock", "text": "Fix it"}]},
             {"type": "FactSet", "facts": [{"title": "Status", "value": "Done"}]}
         ], "actions": [{"type": "Action.OpenUrl", "title": "Open", "url": "https://j.test"}]});
-        assert_eq!(to_markdown(&card), "**ABC-1**\nFix it\n**Status**: Done\n[Open](https://j.test)");
+        assert_eq!(
+            to_markdown(&card),
+            "**ABC-1**\nFix it\n**Status**: Done\n[Open](https://j.test)"
+        );
     }
 }

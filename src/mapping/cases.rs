@@ -52,7 +52,12 @@ pub struct Case {
     pub expect: Expect,
 }
 
-pub(super) fn compile(raw: &Spanned<RawCase>, base: &Path, rules: &[Rule], ctx: &mut Ctx) -> Option<Case> {
+pub(super) fn compile(
+    raw: &Spanned<RawCase>,
+    base: &Path,
+    rules: &[Rule],
+    ctx: &mut Ctx,
+) -> Option<Case> {
     let case = &raw.value;
     let payload = base.join(&case.payload.value);
     let mut ok = true;
@@ -63,24 +68,40 @@ pub(super) fn compile(raw: &Spanned<RawCase>, base: &Path, rules: &[Rule], ctx: 
     let expect = &case.expect.value;
     if let Some(rule) = &expect.rule {
         if !rules.iter().any(|r| &r.name == rule) {
-            ctx.error(pos(&case.expect), format!("expects rule `{rule}`, which this mapping does not have"));
+            ctx.error(
+                pos(&case.expect),
+                format!("expects rule `{rule}`, which this mapping does not have"),
+            );
             ok = false;
         }
     }
     if expect.rule.is_some() && expect.no_match {
-        ctx.error(pos(&case.expect), "`rule` and `no_match: true` contradict each other");
+        ctx.error(
+            pos(&case.expect),
+            "`rule` and `no_match: true` contradict each other",
+        );
         ok = false;
     }
     let name = case.name.clone().unwrap_or_else(|| {
-        payload.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        payload
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
     });
-    ok.then(|| Case { name, payload, headers: case.headers.clone(), expect: expect.clone() })
+    ok.then(|| Case {
+        name,
+        payload,
+        headers: case.headers.clone(),
+        expect: expect.clone(),
+    })
 }
 
 /// Reads a JSON payload file, saying what is wrong with it in one line.
 pub fn read_payload(path: &Path) -> Result<Value, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read payload {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("payload {} is not valid JSON: {e}", path.display()))
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read payload {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("payload {} is not valid JSON: {e}", path.display()))
 }
 
 /// The headers stored beside a fixture (`x.json` -> `x.headers`, one `Name: value`
@@ -104,7 +125,9 @@ pub fn parse_header(line: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.trim().is_empty() && !name.contains(' ') => {
             Ok((name.trim().to_string(), value.trim().to_string()))
         }
-        _ => Err(format!("`{line}` is not a header: write it as `Name: value`")),
+        _ => Err(format!(
+            "`{line}` is not a header: write it as `Name: value`"
+        )),
     }
 }
 
@@ -143,26 +166,40 @@ impl Expect {
         };
         match (matched, self.no_match) {
             (None, false) => problems.push("no rule matched".to_string()),
-            (Some(rule), true) => problems.push(format!("expected no rule to match, but rule `{rule}` did")),
+            (Some(rule), true) => {
+                problems.push(format!("expected no rule to match, but rule `{rule}` did"))
+            }
             _ => {}
         }
         if let Some(want) = &self.rule {
             if matched.is_some_and(|got| got != want) {
-                problems.push(format!("expected rule `{want}`, got `{}`", matched.map_or("", |r| r)));
+                problems.push(format!(
+                    "expected rule `{want}`, got `{}`",
+                    matched.map_or("", |r| r)
+                ));
             }
         }
         let dropped = matches!(outcome, Outcome::Dropped { .. });
         if dropped != self.dropped && matched.is_some() {
-            let what = if self.dropped { "expected the event to be dropped, but it made a message" } else { "the rule dropped the event, but the test expects a message" };
+            let what = if self.dropped {
+                "expected the event to be dropped, but it made a message"
+            } else {
+                "the rule dropped the event, but the test expects a message"
+            };
             problems.push(what.to_string());
         }
         let Outcome::Message(m) = outcome else {
             return problems;
         };
-        let exact = [("text", &self.text, &m.text), ("title", &self.title, &m.title)];
+        let exact = [
+            ("text", &self.text, &m.text),
+            ("title", &self.title, &m.title),
+        ];
         for (what, want, got) in exact {
             if let Some(want) = want.as_ref().filter(|w| w.trim_end() != got.as_str()) {
-                problems.push(format!("{what} differs\n  expected: {want:?}\n  got:      {got:?}"));
+                problems.push(format!(
+                    "{what} differs\n  expected: {want:?}\n  got:      {got:?}"
+                ));
             }
         }
         for needle in &self.contains {
@@ -172,7 +209,10 @@ impl Expect {
         }
         for needle in &self.not_contains {
             if m.text.contains(needle.as_str()) {
-                problems.push(format!("text should not contain {needle:?}; text is {:?}", m.text));
+                problems.push(format!(
+                    "text should not contain {needle:?}; text is {:?}",
+                    m.text
+                ));
             }
         }
         let card_text = m.card.as_ref().map(card_strings).unwrap_or_default();

@@ -84,7 +84,11 @@ impl Ctx<'_> {
 pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Mapping> {
     let raw: RawMapping = crate::yaml::parse(file, source, diags)?;
     let mut ctx = Ctx {
-        report: Report { file, source, diags },
+        report: Report {
+            file,
+            source,
+            diags,
+        },
         templates: Templates::default(),
     };
     let mut rules = Vec::new();
@@ -97,7 +101,10 @@ pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Map
     for rule in &raw.rules.value {
         let name = rule.value.name.value.as_str();
         if names.contains(&name) {
-            ctx.error(pos(&rule.value.name), format!("a rule named `{name}` comes earlier: rule names are unique"));
+            ctx.error(
+                pos(&rule.value.name),
+                format!("a rule named `{name}` comes earlier: rule names are unique"),
+            );
             ok = false;
         }
         names.push(name);
@@ -115,10 +122,15 @@ pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Map
     let cases = cases.into_iter().collect::<Option<Vec<_>>>();
     for rule in raw.rules.value.iter().filter(|_| ok && cases.is_some()) {
         let name = &rule.value.name.value;
-        let tested = cases.iter().flatten().any(|c| c.expect.rule.as_deref() == Some(name.as_str()));
+        let tested = cases
+            .iter()
+            .flatten()
+            .any(|c| c.expect.rule.as_deref() == Some(name.as_str()));
         if !tested {
             let message = format!("rule `{name}` has no test case: add one under `tests:` with `expect: {{rule: {name}}}`");
-            ctx.report.diags.warning(file, pos(&rule.value.name), message);
+            ctx.report
+                .diags
+                .warning(file, pos(&rule.value.name), message);
         }
     }
     let text = |s: &Option<Spanned<String>>| s.as_ref().map(|s| s.value.clone());
@@ -151,7 +163,11 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
         ok = false;
     }
     let when: Vec<_> = r.when.iter().map(|c| condition::compile(c, ctx)).collect();
-    let lets: Vec<_> = r.lets.iter().map(|(name, tree)| compile_let(name, tree, ctx)).collect();
+    let lets: Vec<_> = r
+        .lets
+        .iter()
+        .map(|(name, tree)| compile_let(name, tree, ctx))
+        .collect();
     let names: Vec<String> = r.lets.keys().cloned().collect();
     let template = |s: &Option<Spanned<String>>, ctx: &mut Ctx| match s {
         Some(s) => ctx.template(s, Escape::Markdown).map(Some),
@@ -195,9 +211,20 @@ fn compile_let(name: &str, tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Let> {
             let mut list = None;
             for (key, value) in entries {
                 match (key.as_str(), &value.value) {
-                    ("header", Tree::String(header)) if entries.len() <= 2 && !entries.iter().any(|(k, _)| k == "path" || k == "list") => {
-                        let default = entries.iter().find(|(k, _)| k == "default").map(|(_, d)| d.value.to_json());
-                        return Some(Let { name: name.to_string(), from: Source::Header(header.clone()), default, list: false });
+                    ("header", Tree::String(header))
+                        if entries.len() <= 2
+                            && !entries.iter().any(|(k, _)| k == "path" || k == "list") =>
+                    {
+                        let default = entries
+                            .iter()
+                            .find(|(k, _)| k == "default")
+                            .map(|(_, d)| d.value.to_json());
+                        return Some(Let {
+                            name: name.to_string(),
+                            from: Source::Header(header.clone()),
+                            default,
+                            list: false,
+                        });
                     }
                     ("path", _) => path = as_path(value),
                     ("default", v) => default = Some(v.clone()),
@@ -213,7 +240,12 @@ fn compile_let(name: &str, tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Let> {
         _ => (None, None, None),
     };
     let Some(path) = path else {
-        ctx.error(at, format!("`{name}` needs a JSONPath such as `$.issue.key`, or `{{path: ..., default: ...}}`"));
+        ctx.error(
+            at,
+            format!(
+                "`{name}` needs a JSONPath such as `$.issue.key`, or `{{path: ..., default: ...}}`"
+            ),
+        );
         return None;
     };
     let compiled = ctx.json_path(&path)?;

@@ -109,26 +109,39 @@ pub fn compile(raw: &Spanned<RawCondition>, ctx: &mut Ctx) -> Option<Condition> 
             return None;
         }
         let compiled: Vec<_> = options.iter().map(|o| compile(o, ctx)).collect();
-        return compiled.into_iter().collect::<Option<Vec<_>>>().map(Condition::Any);
+        return compiled
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .map(Condition::Any);
     }
     let subject = match (&c.path, &c.header) {
         (Some(path), None) => Subject::Path(ctx.json_path(path)?),
         (None, Some(header)) => Subject::Header(header.value.to_ascii_lowercase()),
         _ => {
-            ctx.error(at, "a condition needs exactly one of `path` or `header` (or `not` / `any`)");
+            ctx.error(
+                at,
+                "a condition needs exactly one of `path` or `header` (or `not` / `any`)",
+            );
             return None;
         }
     };
     if let Some(wanted) = &c.exists {
-        let alone = [c.equals.is_some(), c.one_of.is_some(), c.matches.is_some()].iter().all(|x| !x);
+        let alone = [c.equals.is_some(), c.one_of.is_some(), c.matches.is_some()]
+            .iter()
+            .all(|x| !x);
         if !alone {
-            ctx.error(at, "`exists` is a test of its own: drop `equals`, `one_of` or `matches` here");
+            ctx.error(
+                at,
+                "`exists` is a test of its own: drop `equals`, `one_of` or `matches` here",
+            );
             return None;
         }
         return Some(Condition::Exists(subject, wanted.value));
     }
     let tests = [
-        c.equals.as_ref().map(|v| Some(Test::Equals(json_text(&v.value)))),
+        c.equals
+            .as_ref()
+            .map(|v| Some(Test::Equals(json_text(&v.value)))),
         c.one_of
             .as_ref()
             .map(|v| Some(Test::OneOf(v.value.iter().map(json_text).collect()))),
@@ -158,7 +171,10 @@ fn only_key(c: &RawCondition, key: &str, ctx: &mut Ctx, at: crate::diagnostic::P
     ];
     let alone = others.iter().filter(|x| **x).count() == 1;
     if !alone {
-        ctx.error(at, format!("`{key}` stands alone in its condition: move the other keys inside it"));
+        ctx.error(
+            at,
+            format!("`{key}` stands alone in its condition: move the other keys inside it"),
+        );
     }
     alone
 }

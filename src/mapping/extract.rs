@@ -131,8 +131,14 @@ mod tests {
         let p = JsonPath::parse("$.a.b[1]").unwrap();
         assert!(!p.is_multi());
         assert_eq!(p.first(&doc), Some(&json!(20)));
-        assert_eq!(JsonPath::parse("$.a.b[-1]").unwrap().first(&doc), Some(&json!(30)));
-        assert_eq!(JsonPath::parse("$['a']['b'][0]").unwrap().first(&doc), Some(&json!(10)));
+        assert_eq!(
+            JsonPath::parse("$.a.b[-1]").unwrap().first(&doc),
+            Some(&json!(30))
+        );
+        assert_eq!(
+            JsonPath::parse("$['a']['b'][0]").unwrap().first(&doc),
+            Some(&json!(10))
+        );
         assert_eq!(JsonPath::parse("$.k").unwrap().first(&doc), None);
         assert_eq!(JsonPath::parse("$.a.b[9]").unwrap().first(&doc), None);
         assert_eq!(JsonPath::parse("$.a.b.c").unwrap().first(&doc), None);

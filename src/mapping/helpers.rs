@@ -46,8 +46,16 @@ const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
     ("trim", |a| a.text(0).trim().into(), Plain),
     ("oneline", oneline, Plain),
     ("first_line", first_line, Plain),
-    ("replace", |a| a.text(0).replace(&*a.text(1), &a.text(2)).into(), Plain),
-    ("short_sha", |a| a.text(0).chars().take(7).collect::<String>().into(), Plain),
+    (
+        "replace",
+        |a| a.text(0).replace(&*a.text(1), &a.text(2)).into(),
+        Plain,
+    ),
+    (
+        "short_sha",
+        |a| a.text(0).chars().take(7).collect::<String>().into(),
+        Plain,
+    ),
     ("origin", origin, Plain),
     ("json", |a| a.param(0).to_string().into(), Plain),
     ("pluralize", pluralize, Plain),
@@ -63,7 +71,13 @@ const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
 
 pub fn register(registry: &mut Handlebars<'static>) {
     for (name, f, output) in HELPERS {
-        registry.register_helper(name, Box::new(FnHelper { f: *f, markdown: *output == Markdown }));
+        registry.register_helper(
+            name,
+            Box::new(FnHelper {
+                f: *f,
+                markdown: *output == Markdown,
+            }),
+        );
     }
 }
 
@@ -72,7 +86,10 @@ pub fn is_known(name: &str) -> bool {
 }
 
 pub fn names() -> impl Iterator<Item = &'static str> {
-    BUILTIN.iter().copied().chain(HELPERS.iter().map(|(n, ..)| *n))
+    BUILTIN
+        .iter()
+        .copied()
+        .chain(HELPERS.iter().map(|(n, ..)| *n))
 }
 
 struct FnHelper {
@@ -100,7 +117,11 @@ impl HelperDef for FnHelper {
         out: &mut dyn Output,
     ) -> HelperResult {
         let text = (self.f)(&Args { h }).render();
-        let escaped = if self.markdown || rc.is_disable_escape() { text } else { r.get_escape_fn()(&text) };
+        let escaped = if self.markdown || rc.is_disable_escape() {
+            text
+        } else {
+            r.get_escape_fn()(&text)
+        };
         out.write(&escaped)?;
         Ok(())
     }
@@ -177,7 +198,11 @@ fn truncate(a: &Args) -> Value {
 }
 
 fn join(a: &Args) -> Value {
-    let separator = if a.has(1) { a.text(1) } else { Cow::Borrowed(", ") };
+    let separator = if a.has(1) {
+        a.text(1)
+    } else {
+        Cow::Borrowed(", ")
+    };
     match a.param(0) {
         Value::Array(items) => items
             .iter()
@@ -190,7 +215,11 @@ fn join(a: &Args) -> Value {
 }
 
 fn oneline(a: &Args) -> Value {
-    a.text(0).split_whitespace().collect::<Vec<_>>().join(" ").into()
+    a.text(0)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .into()
 }
 
 /// `origin "https://x.atlassian.net/rest/api/2/issue/1"` is "https://x.atlassian.net".
@@ -199,7 +228,9 @@ fn origin(a: &Args) -> Value {
     let Some(scheme_end) = url.find("://") else {
         return Value::String(String::new());
     };
-    let host_end = url[scheme_end + 3..].find('/').map_or(url.len(), |i| i + scheme_end + 3);
+    let host_end = url[scheme_end + 3..]
+        .find('/')
+        .map_or(url.len(), |i| i + scheme_end + 3);
     url[..host_end].to_string().into()
 }
 
@@ -217,11 +248,20 @@ fn first_line(a: &Args) -> Value {
 /// URL is missing, so a message never shows `[x]()`.
 fn link(a: &Args) -> Value {
     let url = a.text(0);
-    let label = if a.has(1) && !a.text(1).is_empty() { a.text(1) } else { url.clone() };
+    let label = if a.has(1) && !a.text(1).is_empty() {
+        a.text(1)
+    } else {
+        url.clone()
+    };
     if url.trim().is_empty() {
         return markdown::escape(&label).into();
     }
-    format!("[{}]({})", markdown::escape(&label), markdown::escape_url(&url)).into()
+    format!(
+        "[{}]({})",
+        markdown::escape(&label),
+        markdown::escape_url(&url)
+    )
+    .into()
 }
 
 /// `pluralize 3 "commit"` is "3 commits"; `pluralize 1 "entry" "entries"` is "1 entry".
@@ -257,27 +297,51 @@ mod tests {
     fn text_helpers() {
         let data = json!({"s": "Hello wonderful world", "n": null, "l": ["a", "b", 3], "sha": "0123456789abc"});
         assert_eq!(render("{{truncate s 10}}", data.clone()), "Hello won…");
-        assert_eq!(render("{{truncate s 50}}", data.clone()), "Hello wonderful world");
+        assert_eq!(
+            render("{{truncate s 50}}", data.clone()),
+            "Hello wonderful world"
+        );
         assert_eq!(render("{{truncate n 5}}", data.clone()), "");
         assert_eq!(render("{{default n \"none\"}}", data.clone()), "none");
         assert_eq!(render("{{default missing \"none\"}}", data.clone()), "none");
         assert_eq!(render("{{join l \" | \"}}", data.clone()), "a | b | 3");
         assert_eq!(render("{{join l}}", data.clone()), "a, b, 3");
-        assert_eq!(render("{{upper s}} {{lower \"AB\"}}", data.clone()), "HELLO WONDERFUL WORLD ab");
+        assert_eq!(
+            render("{{upper s}} {{lower \"AB\"}}", data.clone()),
+            "HELLO WONDERFUL WORLD ab"
+        );
         assert_eq!(render("{{short_sha sha}}", data.clone()), "0123456");
-        assert_eq!(render("{{pluralize (len l) \"item\"}}", data.clone()), "3 items");
-        assert_eq!(render("{{pluralize 1 \"entry\" \"entries\"}}", data.clone()), "1 entry");
+        assert_eq!(
+            render("{{pluralize (len l) \"item\"}}", data.clone()),
+            "3 items"
+        );
+        assert_eq!(
+            render("{{pluralize 1 \"entry\" \"entries\"}}", data.clone()),
+            "1 entry"
+        );
         let lines = json!({"t": "\n title\n\n body"});
         assert_eq!(render("{{oneline t}}", lines.clone()), "title body");
         assert_eq!(render("{{first_line t}}", lines), "title");
         assert_eq!(render("{{json l}}", data.clone()), "[\"a\",\"b\",3]");
-        assert_eq!(render("{{origin \"https://j.test:8443/rest/api/2/issue/1\"}}/browse", json!({})), "https://j.test:8443/browse");
+        assert_eq!(
+            render(
+                "{{origin \"https://j.test:8443/rest/api/2/issue/1\"}}/browse",
+                json!({})
+            ),
+            "https://j.test:8443/browse"
+        );
     }
 
     #[test]
     fn truncate_counts_characters_not_bytes() {
-        assert_eq!(render("{{truncate s 4}}", json!({"s": "日本語テキスト"})), "日本語…");
-        assert_eq!(render("{{truncate s 3}}", json!({"s": "👍👍👍👍"})), "👍👍…");
+        assert_eq!(
+            render("{{truncate s 4}}", json!({"s": "日本語テキスト"})),
+            "日本語…"
+        );
+        assert_eq!(
+            render("{{truncate s 3}}", json!({"s": "👍👍👍👍"})),
+            "👍👍…"
+        );
     }
 
     #[test]

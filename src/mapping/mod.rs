@@ -61,7 +61,9 @@ pub struct Message {
 pub enum Outcome {
     Message(Message),
     /// A rule with `drop: true` matched: the event is accepted and not sent anywhere.
-    Dropped { rule: String },
+    Dropped {
+        rule: String,
+    },
     NoMatch,
 }
 
@@ -129,7 +131,11 @@ impl Mapping {
         let mapping = match std::fs::read_to_string(file) {
             Ok(source) => compile::compile(file, &source, &mut diags),
             Err(err) => {
-                diags.error(file, Pos::new(1, 1), format!("cannot read mapping file: {err}"));
+                diags.error(
+                    file,
+                    Pos::new(1, 1),
+                    format!("cannot read mapping file: {err}"),
+                );
                 None
             }
         };
@@ -153,11 +159,17 @@ impl Mapping {
 
     /// What the first rule whose `when` holds makes of `event`.
     pub fn apply(&self, event: &Event) -> Result<Outcome, RenderError> {
-        let Some(rule) = self.rules.iter().find(|r| r.when.iter().all(|c| c.holds(event))) else {
+        let Some(rule) = self
+            .rules
+            .iter()
+            .find(|r| r.when.iter().all(|c| c.holds(event)))
+        else {
             return Ok(Outcome::NoMatch);
         };
         if rule.drop {
-            return Ok(Outcome::Dropped { rule: rule.name.clone() });
+            return Ok(Outcome::Dropped {
+                rule: rule.name.clone(),
+            });
         }
         rule.render(self, event).map(Outcome::Message)
     }
@@ -167,14 +179,21 @@ impl Mapping {
 /// visible instead of panicking if it is ever broken.
 fn unreachable_compile<T>(file: &Path) -> Result<T, ConfigError> {
     let mut diags = Diagnostics::default();
-    diags.error(file, Pos::new(1, 1), "mapping failed to compile without a reported cause");
+    diags.error(
+        file,
+        Pos::new(1, 1),
+        "mapping failed to compile without a reported cause",
+    );
     Err(ConfigError(diags))
 }
 
 impl Rule {
     fn render(&self, mapping: &Mapping, event: &Event) -> Result<Message, RenderError> {
         let data = Context::from(Value::Object(self.extract(event)));
-        let fail = |source| RenderError { rule: self.name.clone(), source };
+        let fail = |source| RenderError {
+            rule: self.name.clone(),
+            source,
+        };
         let render = |t: &Option<template::Text>| -> Result<Option<String>, RenderError> {
             t.as_ref()
                 .map(|t| mapping.templates.render(t, &data).map_err(fail))
@@ -206,7 +225,8 @@ impl Rule {
             let value = match &var.from {
                 Source::Header(name) => event.headers_named(name).next().map(Value::from),
                 Source::Path(path) if var.list => {
-                    let items: Vec<Value> = path.select(event.payload).into_iter().cloned().collect();
+                    let items: Vec<Value> =
+                        path.select(event.payload).into_iter().cloned().collect();
                     (!items.is_empty()).then_some(Value::Array(items))
                 }
                 Source::Path(path) => path.first(event.payload).cloned(),
@@ -230,16 +250,28 @@ mod tests {
     }
 
     fn errors(source: &str) -> String {
-        Mapping::from_source(Path::new("m.yaml"), source).map(|_| ()).expect_err("compiles with errors").to_string()
+        Mapping::from_source(Path::new("m.yaml"), source)
+            .map(|_| ())
+            .expect_err("compiles with errors")
+            .to_string()
     }
 
     fn apply(mapping: &Mapping, payload: Value, headers: &[(&str, &str)]) -> Outcome {
-        let headers: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-        mapping.apply(&Event::new(&payload, &headers)).expect("renders")
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        mapping
+            .apply(&Event::new(&payload, &headers))
+            .expect("renders")
     }
 
     fn text(outcome: Outcome) -> String {
-        outcome.message().unwrap_or_else(|| panic!("no message: {outcome:?}")).text.clone()
+        outcome
+            .message()
+            .unwrap_or_else(|| panic!("no message: {outcome:?}"))
+            .text
+            .clone()
     }
 
     const RULES: &str = r#"
@@ -272,15 +304,27 @@ rules:
     fn the_first_rule_whose_conditions_all_hold_renders() {
         let m = mapping(RULES);
         let push = json!({"ref": "refs/heads/main", "user": {"name": "ana"}});
-        assert_eq!(text(apply(&m, push.clone(), &[("x-event", "push")])), "ana push to refs/heads/main");
+        assert_eq!(
+            text(apply(&m, push.clone(), &[("x-event", "push")])),
+            "ana push to refs/heads/main"
+        );
         assert_eq!(apply(&m, push, &[("X-Event", "fork")]), Outcome::NoMatch);
-        assert_eq!(apply(&m, json!({"kind": "noise"}), &[]), Outcome::Dropped { rule: "noise".into() });
+        assert_eq!(
+            apply(&m, json!({"kind": "noise"}), &[]),
+            Outcome::Dropped {
+                rule: "noise".into()
+            }
+        );
     }
 
     #[test]
     fn lists_defaults_and_missing_values_render_without_null() {
         let m = mapping(RULES);
-        let outcome = apply(&m, json!({"kind": "build", "items": [{"name": "a"}, {"name": "b"}]}), &[]);
+        let outcome = apply(
+            &m,
+            json!({"kind": "build", "items": [{"name": "a"}, {"name": "b"}]}),
+            &[],
+        );
         assert_eq!(outcome.message().map(|m| m.title.as_str()), Some("BUILD"));
         assert_eq!(text(outcome), "build: a, b [] n/a");
     }
@@ -308,8 +352,14 @@ rules:
 "#,
         );
         assert!(report.contains("m.yaml:4:"), "{report}");
-        assert!(report.contains("m.yaml:5:") && report.contains("default"), "{report}");
-        assert!(report.contains("m.yaml:7:") && report.contains("`{{#if}}` is never closed"), "{report}");
+        assert!(
+            report.contains("m.yaml:5:") && report.contains("default"),
+            "{report}"
+        );
+        assert!(
+            report.contains("m.yaml:7:") && report.contains("`{{#if}}` is never closed"),
+            "{report}"
+        );
         assert!(report.contains("m.yaml:8:"), "{report}");
     }
 
@@ -317,7 +367,11 @@ rules:
     fn an_untested_rule_is_a_warning() {
         let (_, warnings) = {
             let mut diags = Diagnostics::default();
-            let m = compile::compile(Path::new("m.yaml"), "rules:\n  - name: lonely\n    text: hi\n", &mut diags);
+            let m = compile::compile(
+                Path::new("m.yaml"),
+                "rules:\n  - name: lonely\n    text: hi\n",
+                &mut diags,
+            );
             (m.expect("compiles"), diags)
         };
         let shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();

@@ -60,7 +60,12 @@ impl Default for Templates {
 impl Templates {
     /// Compiles `scalar`, reporting syntax errors, unknown helpers and partials at
     /// their place in the file.
-    pub fn compile(&mut self, scalar: &Spanned<String>, escape: Escape, report: &mut Report) -> Option<Text> {
+    pub fn compile(
+        &mut self,
+        scalar: &Spanned<String>,
+        escape: Escape,
+        report: &mut Report,
+    ) -> Option<Text> {
         let source = &scalar.value;
         if !source.contains("{{") {
             return Some(Text::Literal(source.clone()));
@@ -68,7 +73,12 @@ impl Templates {
         if let Some((offset, name)) = unclosed_block(source) {
             let (line, col) = line_col(source, offset);
             let at = report.pos_within(scalar, line, col);
-            report.error(at, format!("`{{{{#{name}}}}}` is never closed: add `{{{{/{name}}}}}` where the block ends"));
+            report.error(
+                at,
+                format!(
+                    "`{{{{#{name}}}}}` is never closed: add `{{{{/{name}}}}}` where the block ends"
+                ),
+            );
             return None;
         }
         let template = match Template::compile(source) {
@@ -77,7 +87,10 @@ impl Templates {
                 let (line, col) = err.pos().unwrap_or((1, 1));
                 let reason = err.reason().to_string();
                 let at = report.pos_within(scalar, line, col);
-                report.error(at, format!("template syntax error ({reason}): each `{{{{` needs its `}}}}`"));
+                report.error(
+                    at,
+                    format!("template syntax error ({reason}): each `{{{{` needs its `}}}}`"),
+                );
                 return None;
             }
         };
@@ -128,7 +141,11 @@ fn unclosed_block(source: &str) -> Option<(usize, String)> {
     while let Some(found) = source[rest..].find("{{") {
         let at = rest + found;
         let tag = source[at + 2..].trim_start_matches('~');
-        let name = |t: &str| t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+        let name = |t: &str| {
+            t.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<String>()
+        };
         if let Some(t) = tag.strip_prefix('#') {
             open.push((at, name(t.trim_start_matches(['>', '*']))));
         } else if let Some(t) = tag.strip_prefix('/') {
@@ -166,10 +183,19 @@ fn check_element(element: &TemplateElement, line: usize, col: usize, problems: &
         TemplateElement::Expression(h)
         | TemplateElement::HtmlExpression(h)
         | TemplateElement::HelperBlock(h) => check_helper(h, line, col, problems),
-        TemplateElement::PartialExpression(_) | TemplateElement::PartialBlock(_) => problems
-            .push((line, col, "partials (`{{> name}}`) are not supported in mappings".into())),
+        TemplateElement::PartialExpression(_) | TemplateElement::PartialBlock(_) => {
+            problems.push((
+                line,
+                col,
+                "partials (`{{> name}}`) are not supported in mappings".into(),
+            ))
+        }
         TemplateElement::DecoratorExpression(_) | TemplateElement::DecoratorBlock(_) => problems
-            .push((line, col, "decorators (`{{* name}}`) are not supported in mappings".into())),
+            .push((
+                line,
+                col,
+                "decorators (`{{* name}}`) are not supported in mappings".into(),
+            )),
         _ => {}
     }
 }

@@ -44,8 +44,17 @@ mod tests {
 
     #[test]
     fn version_is_capped_but_an_older_one_kept() {
-        assert_eq!(adaptive_card(&json!({"version": "1.5"}), "", "1.3")["version"], "1.3");
-        assert_eq!(adaptive_card(&json!({"version": "1.2"}), "", "1.3")["version"], "1.2");
-        assert_eq!(adaptive_card(&json!({"version": "new"}), "", "1.3")["version"], "1.3");
+        assert_eq!(
+            adaptive_card(&json!({"version": "1.5"}), "", "1.3")["version"],
+            "1.3"
+        );
+        assert_eq!(
+            adaptive_card(&json!({"version": "1.2"}), "", "1.3")["version"],
+            "1.2"
+        );
+        assert_eq!(
+            adaptive_card(&json!({"version": "new"}), "", "1.3")["version"],
+            "1.3"
+        );
     }
 }

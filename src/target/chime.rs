@@ -14,10 +14,15 @@ pub const BODY_BUDGET: usize = 4096;
 pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     let budget = options.max_size.unwrap_or(BODY_BUDGET);
     let overhead = body("").to_string().len();
-    split::fit(message.text.trim_end(), budget.saturating_sub(overhead), Measure::JsonBytes, options)
-        .iter()
-        .map(|part| body(part))
-        .collect()
+    split::fit(
+        message.text.trim_end(),
+        budget.saturating_sub(overhead),
+        Measure::JsonBytes,
+        options,
+    )
+    .iter()
+    .map(|part| body(part))
+    .collect()
 }
 
 fn body(text: &str) -> Value {
@@ -32,29 +37,57 @@ mod tests {
 
     #[test]
     fn markdown_goes_in_content_behind_md_with_mentions_untouched() {
-        let bodies = bodies(&message("@All **[ABC-1](https://x/browse/ABC-1)** \"quoted\"\n"), &Options::default());
-        assert_eq!(bodies, vec![json!({"Content": "/md @All **[ABC-1](https://x/browse/ABC-1)** \"quoted\""})]);
+        let bodies = bodies(
+            &message("@All **[ABC-1](https://x/browse/ABC-1)** \"quoted\"\n"),
+            &Options::default(),
+        );
+        assert_eq!(
+            bodies,
+            vec![json!({"Content": "/md @All **[ABC-1](https://x/browse/ABC-1)** \"quoted\""})]
+        );
     }
 
     #[test]
     fn every_part_of_a_long_message_stays_within_4096_bytes() {
-        let text = (0..400).map(|i| format!("- 👍 \"item\" number {i}")).collect::<Vec<_>>().join("\n");
-        let parts = bodies(&message(&text), &Options { max_parts: 50, ..Options::default() });
+        let text = (0..400)
+            .map(|i| format!("- 👍 \"item\" number {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parts = bodies(
+            &message(&text),
+            &Options {
+                max_parts: 50,
+                ..Options::default()
+            },
+        );
         assert!(parts.len() > 2);
         for (i, body) in parts.iter().enumerate() {
             assert!(body.to_string().len() <= BODY_BUDGET, "part {i}");
             let content = body["Content"].as_str().unwrap();
-            assert!(content.starts_with("/md ") && content.ends_with(&format!("({}/{})", i + 1, parts.len())));
+            assert!(
+                content.starts_with("/md ")
+                    && content.ends_with(&format!("({}/{})", i + 1, parts.len()))
+            );
         }
     }
 
     #[test]
     fn trim_sends_one_body_and_max_size_lowers_the_budget() {
-        let text = (0..100).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
-        let options = Options { max_size: Some(200), overflow: Overflow::Trim, max_parts: 5 };
+        let text = (0..100)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let options = Options {
+            max_size: Some(200),
+            overflow: Overflow::Trim,
+            max_parts: 5,
+        };
         let parts = bodies(&message(&text), &options);
         assert_eq!(parts.len(), 1);
         assert!(parts[0].to_string().len() <= 200);
-        assert!(parts[0]["Content"].as_str().unwrap().ends_with("more lines"));
+        assert!(parts[0]["Content"]
+            .as_str()
+            .unwrap()
+            .ends_with("more lines"));
     }
 }

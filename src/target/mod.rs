@@ -27,7 +27,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Chime, Kind::RingCentral, Kind::RingCentralLegacy, Kind::Preview];
+    pub const ALL: [Kind; 4] = [
+        Kind::Chime,
+        Kind::RingCentral,
+        Kind::RingCentralLegacy,
+        Kind::Preview,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -49,10 +54,16 @@ impl FromStr for Kind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Kind::ALL.into_iter().find(|k| k.name() == text).ok_or_else(|| {
-            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown target kind `{text}`: kinds are {}", known.join(", "))
-        })
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == text)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                format!(
+                    "unknown target kind `{text}`: kinds are {}",
+                    known.join(", ")
+                )
+            })
     }
 }
 
@@ -89,7 +100,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_size: None, overflow: Overflow::Split, max_parts: 5 }
+        Self {
+            max_size: None,
+            overflow: Overflow::Split,
+            max_parts: 5,
+        }
     }
 }
 
@@ -146,7 +161,10 @@ mod tests {
             assert_eq!(kind.name().parse::<Kind>(), Ok(kind));
         }
         let err = "slak".parse::<Kind>().unwrap_err();
-        assert!(err.contains("chime, ringcentral, ringcentral-legacy, preview"), "{err}");
+        assert!(
+            err.contains("chime, ringcentral, ringcentral-legacy, preview"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -159,6 +177,9 @@ mod tests {
     #[test]
     fn preview_leaves_out_what_is_absent() {
         let body = build(Kind::Preview, &message("hi"), &Options::default());
-        assert_eq!(body, vec![serde_json::json!({"rule": "r", "activity": "Jira", "text": "hi"})]);
+        assert_eq!(
+            body,
+            vec![serde_json::json!({"rule": "r", "activity": "Jira", "text": "hi"})]
+        );
     }
 }

@@ -21,7 +21,10 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     let mut head = header(message, "iconUrl");
     if let Some(card) = &message.card {
         let fallback = markdown::to_plain(&message.text);
-        head.insert("attachments".into(), json!([adaptive_card(card, &fallback, CARD_VERSION)]));
+        head.insert(
+            "attachments".into(),
+            json!([adaptive_card(card, &fallback, CARD_VERSION)]),
+        );
         return vec![Value::Object(head)];
     }
     with_text_parts(head, "text", message, options)
@@ -42,20 +45,34 @@ fn header(message: &Message, icon_key: &str) -> Map<String, Value> {
     if let Some(icon) = &message.icon {
         insert_non_empty(&mut head, icon_key, icon);
     }
-    insert_non_empty(&mut head, "title", &markdown::to_ringcentral(&message.title));
+    insert_non_empty(
+        &mut head,
+        "title",
+        &markdown::to_ringcentral(&message.title),
+    );
     head
 }
 
-fn with_text_parts(head: Map<String, Value>, key: &str, message: &Message, options: &Options) -> Vec<Value> {
+fn with_text_parts(
+    head: Map<String, Value>,
+    key: &str,
+    message: &Message,
+    options: &Options,
+) -> Vec<Value> {
     let text = markdown::to_ringcentral(message.text.trim_end());
-    split::fit(&text, options.max_size.unwrap_or(TEXT_BUDGET), Measure::Chars, options)
-        .into_iter()
-        .map(|part| {
-            let mut body = head.clone();
-            body.insert(key.into(), part.into());
-            Value::Object(body)
-        })
-        .collect()
+    split::fit(
+        &text,
+        options.max_size.unwrap_or(TEXT_BUDGET),
+        Measure::Chars,
+        options,
+    )
+    .into_iter()
+    .map(|part| {
+        let mut body = head.clone();
+        body.insert(key.into(), part.into());
+        Value::Object(body)
+    })
+    .collect()
 }
 
 /// The Adaptive Card re-drawn as a v1 Card: facts become fields, the first link the
@@ -63,13 +80,24 @@ fn with_text_parts(head: Map<String, Value>, key: &str, message: &Message, optio
 fn legacy_card(card: &Value, message: &Message) -> Value {
     let mut out = Map::new();
     out.insert("type".into(), "Card".into());
-    out.insert("fallback".into(), clip_bytes(&markdown::to_plain(&message.text)).into());
-    insert_non_empty(&mut out, "title", &clip_bytes(&markdown::to_plain(&message.title)));
+    out.insert(
+        "fallback".into(),
+        clip_bytes(&markdown::to_plain(&message.text)).into(),
+    );
+    insert_non_empty(
+        &mut out,
+        "title",
+        &clip_bytes(&markdown::to_plain(&message.title)),
+    );
     let link = first_element(card, "Action.OpenUrl").and_then(|a| a["url"].as_str());
     if let Some(url) = link.filter(|u| u.len() <= LEGACY_FIELD_BYTES) {
         out.insert("title_link".into(), url.into());
     }
-    let one_part = Options { max_size: None, overflow: Overflow::Trim, max_parts: 1 };
+    let one_part = Options {
+        max_size: None,
+        overflow: Overflow::Trim,
+        max_parts: 1,
+    };
     let text = markdown::to_ringcentral(message.text.trim_end());
     let text = split::fit(&text, LEGACY_TEXT_CHARS, Measure::Chars, &one_part).concat();
     out.insert("text".into(), text.into());
@@ -94,7 +122,10 @@ fn elements<'a>(card: &'a Value, kind: &'a str) -> Box<dyn Iterator<Item = &'a V
     match card {
         Value::Object(map) => {
             let this = (map.get("type").and_then(Value::as_str) == Some(kind)).then_some(card);
-            Box::new(this.into_iter().chain(map.values().flat_map(move |v| elements(v, kind))))
+            Box::new(
+                this.into_iter()
+                    .chain(map.values().flat_map(move |v| elements(v, kind))),
+            )
         }
         Value::Array(items) => Box::new(items.iter().flat_map(move |v| elements(v, kind))),
         _ => Box::new(std::iter::empty()),
@@ -111,7 +142,10 @@ fn clip_bytes(text: &str) -> String {
         return text.to_string();
     }
     let room = LEGACY_FIELD_BYTES - '…'.len_utf8();
-    let end = (0..=room).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    let end = (0..=room)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
     format!("{}…", &text[..end])
 }
 
@@ -139,10 +173,15 @@ mod tests {
 
     #[test]
     fn v2_text_is_mini_markdown_with_activity_and_title() {
-        let msg = Message { title: "Fix \\[bugs\\]".into(), ..message("_Fix_ **now**\n# Heading") };
+        let msg = Message {
+            title: "Fix \\[bugs\\]".into(),
+            ..message("_Fix_ **now**\n# Heading")
+        };
         assert_eq!(
             bodies(&msg, &Options::default()),
-            vec![json!({"activity": "Jira", "title": "Fix [bugs]", "text": "*Fix* **now**\n**Heading**"})]
+            vec![
+                json!({"activity": "Jira", "title": "Fix [bugs]", "text": "*Fix* **now**\n**Heading**"})
+            ]
         );
     }
 
@@ -153,16 +192,30 @@ mod tests {
         let card = &body["attachments"][0];
         assert_eq!(card["type"], "AdaptiveCard");
         assert_eq!(card["version"], "1.3");
-        assert_eq!(card["fallbackText"], "🆕 ABC-1 (https://x/browse/ABC-1) Fix login");
+        assert_eq!(
+            card["fallbackText"],
+            "🆕 ABC-1 (https://x/browse/ABC-1) Fix login"
+        );
         assert!(body.get("text").is_none());
     }
 
     #[test]
     fn v2_long_text_is_split_within_10000_characters() {
-        let text = (0..2000).map(|i| format!("line {i} é")).collect::<Vec<_>>().join("\n");
-        let parts = bodies(&message(&text), &Options { max_parts: 10, ..Options::default() });
+        let text = (0..2000)
+            .map(|i| format!("line {i} é"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parts = bodies(
+            &message(&text),
+            &Options {
+                max_parts: 10,
+                ..Options::default()
+            },
+        );
         assert!(parts.len() > 1);
-        assert!(parts.iter().all(|b| b["text"].as_str().unwrap().chars().count() <= TEXT_BUDGET));
+        assert!(parts
+            .iter()
+            .all(|b| b["text"].as_str().unwrap().chars().count() <= TEXT_BUDGET));
     }
 
     #[test]
@@ -174,21 +227,36 @@ mod tests {
         assert_eq!(card["title"], "Task ABC-1 created");
         assert_eq!(card["title_link"], "https://x/browse/ABC-1");
         assert_eq!(card["image_url"], "https://x/pic.png");
-        assert_eq!(card["fields"][0], json!({"title": "Status", "value": "To Do", "short": true}));
+        assert_eq!(
+            card["fields"][0],
+            json!({"title": "Status", "value": "To Do", "short": true})
+        );
         let long = card["fields"][1]["value"].as_str().unwrap();
         assert!(long.len() <= LEGACY_FIELD_BYTES && long.ends_with('…'));
-        assert_eq!(card["text"], "🆕 **[ABC-1](https://x/browse/ABC-1)** *Fix* login");
+        assert_eq!(
+            card["text"],
+            "🆕 **[ABC-1](https://x/browse/ABC-1)** *Fix* login"
+        );
     }
 
     #[test]
     fn legacy_text_goes_in_body() {
-        assert_eq!(legacy_bodies(&message("hi"), &Options::default()), vec![json!({"activity": "Jira", "body": "hi"})]);
+        assert_eq!(
+            legacy_bodies(&message("hi"), &Options::default()),
+            vec![json!({"activity": "Jira", "body": "hi"})]
+        );
     }
 
     #[test]
     fn legacy_card_text_is_trimmed_to_1000_characters() {
-        let text = (0..300).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
-        let msg = Message { card: Some(json!({"body": []})), ..message(&text) };
+        let text = (0..300)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let msg = Message {
+            card: Some(json!({"body": []})),
+            ..message(&text)
+        };
         let card = &legacy_bodies(&msg, &Options::default())[0]["attachments"][0];
         let shown = card["text"].as_str().unwrap();
         assert!(shown.chars().count() <= LEGACY_TEXT_CHARS && shown.ends_with("more lines"));

@@ -52,10 +52,18 @@ pub fn fit(text: &str, budget: usize, measure: Measure, options: &Options) -> Ve
         let last = &parts[max_parts - 1];
         let trimmed = trim(&text[last.start..], last.fence, budget, measure);
         parts.truncate(max_parts - 1);
-        parts.push(Part { start: 0, fence: None, text: trimmed });
+        parts.push(Part {
+            start: 0,
+            fence: None,
+            text: trimmed,
+        });
     }
     let count = parts.len();
-    parts.into_iter().enumerate().map(|(i, part)| format!("{}\n({}/{count})", part.text, i + 1)).collect()
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| format!("{}\n({}/{count})", part.text, i + 1))
+        .collect()
 }
 
 struct Part<'a> {
@@ -69,7 +77,11 @@ struct Part<'a> {
 /// Greedy packing, line by line; a line longer than a whole part is cut.
 fn pack(text: &str, budget: usize, measure: Measure) -> Vec<Part<'_>> {
     let mut parts = Vec::new();
-    let mut current = Part { start: 0, fence: None, text: String::new() };
+    let mut current = Part {
+        start: 0,
+        fence: None,
+        text: String::new(),
+    };
     let mut size = 0;
     let mut fence: Option<&str> = None;
     let mut offset = 0;
@@ -93,7 +105,9 @@ fn pack(text: &str, budget: usize, measure: Measure) -> Vec<Part<'_>> {
             }
             let holds_content = current.text.len() > current.fence.map_or(0, str::len);
             if !holds_content {
-                let room = budget.saturating_sub(size + separator + fence.map_or(0, |_| measure.of(FENCE_CLOSE)));
+                let room = budget.saturating_sub(
+                    size + separator + fence.map_or(0, |_| measure.of(FENCE_CLOSE)),
+                );
                 let end = safe_cut(rest, room, measure);
                 if separator > 0 {
                     current.text.push('\n');
@@ -108,7 +122,11 @@ fn pack(text: &str, budget: usize, measure: Measure) -> Vec<Part<'_>> {
                 rest_start += end;
             }
             parts.push(finish(current, fence));
-            current = Part { start: rest_start, fence, text: fence.map(str::to_string).unwrap_or_default() };
+            current = Part {
+                start: rest_start,
+                fence,
+                text: fence.map(str::to_string).unwrap_or_default(),
+            };
             size = measure.of(&current.text);
         }
     }
@@ -206,7 +224,11 @@ fn safe_cut(line: &str, budget: usize, measure: Measure) -> usize {
     if let Some(link_start) = link_around(line, end) {
         end = link_start;
     }
-    let backslashes = line[..end].bytes().rev().take_while(|b| *b == b'\\').count();
+    let backslashes = line[..end]
+        .bytes()
+        .rev()
+        .take_while(|b| *b == b'\\')
+        .count();
     if backslashes % 2 == 1 {
         end -= 1;
     }
@@ -245,11 +267,19 @@ mod tests {
     use super::*;
 
     fn split(max_parts: usize) -> Options {
-        Options { max_size: None, overflow: Overflow::Split, max_parts }
+        Options {
+            max_size: None,
+            overflow: Overflow::Split,
+            max_parts,
+        }
     }
 
     fn trimmed() -> Options {
-        Options { max_size: None, overflow: Overflow::Trim, max_parts: 5 }
+        Options {
+            max_size: None,
+            overflow: Overflow::Trim,
+            max_parts: 5,
+        }
     }
 
     #[test]
@@ -271,7 +301,10 @@ mod tests {
 
     #[test]
     fn parts_are_numbered_cut_at_lines_and_each_within_budget() {
-        let text = (1..=20).map(|i| format!("line number {i}")).collect::<Vec<_>>().join("\n");
+        let text = (1..=20)
+            .map(|i| format!("line number {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let parts = fit(&text, 60, Measure::Chars, &split(10));
         assert!(parts.len() > 1);
         let n = parts.len();
@@ -279,13 +312,19 @@ mod tests {
             assert!(part.chars().count() <= 60, "{part:?}");
             assert!(part.ends_with(&format!("\n({}/{n})", i + 1)), "{part:?}");
         }
-        let rejoined: Vec<&str> = parts.iter().flat_map(|p| p.lines().filter(|l| !l.starts_with('('))).collect();
+        let rejoined: Vec<&str> = parts
+            .iter()
+            .flat_map(|p| p.lines().filter(|l| !l.starts_with('(')))
+            .collect();
         assert_eq!(rejoined.join("\n"), text);
     }
 
     #[test]
     fn too_many_parts_end_with_a_count_of_what_was_left_out() {
-        let text = (1..=50).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
+        let text = (1..=50)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let parts = fit(&text, 40, Measure::Chars, &split(2));
         assert_eq!(parts.len(), 2);
         assert!(parts[1].contains("more lines\n(2/2)"), "{:?}", parts[1]);
@@ -303,7 +342,12 @@ mod tests {
     fn a_long_line_is_cut_at_a_space_and_never_inside_a_link() {
         let text = "word ".repeat(6) + "[a link label](https://example.com/x) tail";
         let parts = fit(&text, 50, Measure::Chars, &split(5));
-        assert!(parts.iter().any(|p| p.contains("[a link label](https://example.com/x)")), "{parts:?}");
+        assert!(
+            parts
+                .iter()
+                .any(|p| p.contains("[a link label](https://example.com/x)")),
+            "{parts:?}"
+        );
         assert!(parts.iter().all(|p| p.chars().count() <= 50), "{parts:?}");
     }
 
@@ -316,12 +360,19 @@ mod tests {
 
     #[test]
     fn an_open_code_fence_is_closed_and_reopened() {
-        let code = (1..=12).map(|i| format!("let x{i} = {i};")).collect::<Vec<_>>().join("\n");
+        let code = (1..=12)
+            .map(|i| format!("let x{i} = {i};"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let text = format!("Build log:\n```rust\n{code}\n```\ndone");
         let parts = fit(&text, 80, Measure::Chars, &split(10));
         assert!(parts.len() > 2, "{parts:?}");
         for part in &parts {
-            assert_eq!(part.matches("```").count() % 2, 0, "unbalanced fence in {part:?}");
+            assert_eq!(
+                part.matches("```").count() % 2,
+                0,
+                "unbalanced fence in {part:?}"
+            );
             assert!(part.chars().count() <= 80);
         }
         assert!(parts[1].starts_with("```rust\n"), "{:?}", parts[1]);

@@ -26,7 +26,9 @@ fn fixtures(source: &str) -> Vec<std::path::PathBuf> {
 fn outcome(mapping: &Mapping, file: &Path) -> Outcome {
     let payload = read_payload(file).expect("fixture parses");
     let headers = read_sidecar_headers(file).expect("headers parse");
-    mapping.apply(&Event::new(&payload, &headers)).expect("renders")
+    mapping
+        .apply(&Event::new(&payload, &headers))
+        .expect("renders")
 }
 
 fn schema(file: &str) -> jsonschema::Validator {
@@ -39,7 +41,8 @@ fn schema(file: &str) -> jsonschema::Validator {
 fn golden_bodies_for_every_fixture_and_kind() {
     let card_schema = schema("fixtures/schemas/adaptive-card.1.3.0.schema.json");
     for source in SOURCES {
-        let (mapping, _) = Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
+        let (mapping, _) =
+            Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
         let files = fixtures(source);
         for kind in Kind::ALL {
             let mut golden = String::new();
@@ -59,11 +62,18 @@ fn golden_bodies_for_every_fixture_and_kind() {
                 };
                 for body in target::build(kind, &message, &target::Options::default()) {
                     check_limits(kind, &body, &card_schema, &name);
+                    assert!(
+                        !body.to_string().contains("null"),
+                        "{name}: a {kind} body says null: {body}"
+                    );
                     golden.push_str(&body.to_string());
                     golden.push('\n');
                 }
             }
-            assert_golden(&path(&format!("tests/it/golden/{source}.{kind}.jsonl")), &golden);
+            assert_golden(
+                &path(&format!("tests/it/golden/{source}.{kind}.jsonl")),
+                &golden,
+            );
         }
     }
 }
@@ -73,22 +83,39 @@ fn check_limits(kind: Kind, body: &Value, card_schema: &jsonschema::Validator, f
         Kind::Chime => {
             let size = body.to_string().len();
             assert!(size <= 4096, "{fixture}: chime body of {size} bytes");
-            assert!(body["Content"].as_str().is_some_and(|c| c.starts_with("/md ")), "{fixture}");
+            assert!(
+                body["Content"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("/md ")),
+                "{fixture}"
+            );
         }
         Kind::RingCentral => {
             if let Some(card) = body["attachments"].get(0) {
-                let errors: Vec<String> = card_schema.iter_errors(card).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-                assert!(errors.is_empty(), "{fixture}: card fails the Adaptive Card 1.3 schema: {errors:?}");
+                let errors: Vec<String> = card_schema
+                    .iter_errors(card)
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                assert!(
+                    errors.is_empty(),
+                    "{fixture}: card fails the Adaptive Card 1.3 schema: {errors:?}"
+                );
             }
         }
         Kind::RingCentralLegacy => {
             for card in body["attachments"].as_array().into_iter().flatten() {
                 for field in card["fields"].as_array().into_iter().flatten() {
                     for key in ["title", "value"] {
-                        assert!(field[key].as_str().unwrap_or("").len() <= 300, "{fixture}: field {key} over 300 bytes");
+                        assert!(
+                            field[key].as_str().unwrap_or("").len() <= 300,
+                            "{fixture}: field {key} over 300 bytes"
+                        );
                     }
                 }
-                assert!(card["text"].as_str().unwrap_or("").chars().count() <= 1000, "{fixture}");
+                assert!(
+                    card["text"].as_str().unwrap_or("").chars().count() <= 1000,
+                    "{fixture}"
+                );
             }
         }
         Kind::Preview => assert!(body["rule"].is_string(), "{fixture}"),
@@ -102,20 +129,39 @@ fn hostile_values_show_as_sent_on_every_kind() {
     let (mapping, _) = Mapping::load(&path("mappings/jira.yaml")).expect("jira mapping");
     let file = path("fixtures/jira/issue_created.hostile-summary.json");
     let payload = read_payload(&file).expect("fixture");
-    let summary = payload["issue"]["fields"]["summary"].as_str().expect("summary").to_string();
-    let Outcome::Message(message) = outcome(&mapping, &file) else { panic!("issue-created matches") };
+    let summary = payload["issue"]["fields"]["summary"]
+        .as_str()
+        .expect("summary")
+        .to_string();
+    let Outcome::Message(message) = outcome(&mapping, &file) else {
+        panic!("issue-created matches")
+    };
     let first_line = summary.lines().next().expect("a line");
     let shown = |markdown: &str| hookbridge::markdown::to_plain(markdown);
     for kind in Kind::ALL {
         let bodies = target::build(kind, &message, &target::Options::default());
         let body = &bodies[0];
         let visible = match kind {
-            Kind::Chime => shown(body["Content"].as_str().expect("content").trim_start_matches("/md ")),
-            Kind::RingCentral => body["attachments"][0]["fallbackText"].as_str().expect("fallback").to_string(),
-            Kind::RingCentralLegacy => body["attachments"][0]["fallback"].as_str().expect("fallback").to_string(),
+            Kind::Chime => shown(
+                body["Content"]
+                    .as_str()
+                    .expect("content")
+                    .trim_start_matches("/md "),
+            ),
+            Kind::RingCentral => body["attachments"][0]["fallbackText"]
+                .as_str()
+                .expect("fallback")
+                .to_string(),
+            Kind::RingCentralLegacy => body["attachments"][0]["fallback"]
+                .as_str()
+                .expect("fallback")
+                .to_string(),
             Kind::Preview => shown(body["text"].as_str().expect("text")),
         };
-        assert!(visible.contains(first_line), "{kind}: {visible:?} lacks {first_line:?}");
+        assert!(
+            visible.contains(first_line),
+            "{kind}: {visible:?} lacks {first_line:?}"
+        );
         let card_text = body.to_string();
         assert!(!card_text.contains("null"), "{kind}: {card_text}");
     }

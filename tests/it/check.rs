@@ -5,7 +5,12 @@ use crate::support::{assert_golden, hookbridge, path, repo, text};
 #[test]
 fn broken_files_report_every_problem_where_it_stands() {
     let dir = path("tests/it/check");
-    for name in ["mapping_errors", "mapping_wrong_type", "mapping_unknown_key", "config_errors"] {
+    for name in [
+        "mapping_errors",
+        "mapping_wrong_type",
+        "mapping_unknown_key",
+        "config_errors",
+    ] {
         let file = format!("{name}.yaml");
         let out = if name.starts_with("config") {
             hookbridge(&dir, &["check", "--config", &file], None)
@@ -22,9 +27,16 @@ fn the_default_config_checks_clean_on_a_fresh_machine() {
     let out = hookbridge(&repo(), &["check"], None);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(text(&out.stdout).contains("config.yaml: ok (5 routes"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("config.yaml: ok (5 routes"),
+        "{}",
+        text(&out.stdout)
+    );
     // The chat targets are named but off until their URL variables are set.
-    assert!(stderr.contains("target `team-chime` has an empty url"), "{stderr}");
+    assert!(
+        stderr.contains("target `team-chime` has an empty url"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -33,18 +45,28 @@ fn environment_variables_fill_the_config() {
     let out = command
         .current_dir(repo())
         .args(["check"])
-        .env("CHIME_WEBHOOK_URL", "https://hooks.chime.aws/incomingwebhooks/abc?token=xyz")
+        .env(
+            "CHIME_WEBHOOK_URL",
+            "https://hooks.chime.aws/incomingwebhooks/abc?token=xyz",
+        )
         .output()
         .expect("hookbridge runs");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("team-chime` has an empty url"), "{stderr}");
-    assert!(stderr.contains("Amazon Chime reached end of support on 2026-02-20"), "{stderr}");
+    assert!(
+        stderr.contains("Amazon Chime reached end of support on 2026-02-20"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_missing_config_says_so() {
     let out = hookbridge(&repo(), &["check", "--config", "nowhere/config.yaml"], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("nowhere/config.yaml:1:1: cannot read config"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("nowhere/config.yaml:1:1: cannot read config"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -15,13 +15,23 @@ fn bodies(stdout: &[u8]) -> Vec<Value> {
 fn renders_a_jira_event_for_chime() {
     let out = hookbridge(
         &repo(),
-        &["render", "--mapping", "mappings/jira.yaml", "--payload", "fixtures/jira/issue_updated.status-changed.json", "--target", "chime"],
+        &[
+            "render",
+            "--mapping",
+            "mappings/jira.yaml",
+            "--payload",
+            "fixtures/jira/issue_updated.status-changed.json",
+            "--target",
+            "chime",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         bodies(&out.stdout),
-        vec![serde_json::json!({"Content": "/md ✏️ **jira_test** updated **[INDEV-6](https://jira.test-example.ru/browse/INDEV-6)** Prueba de creación de tareas en un proyecto público\n**status**: To Do → In Progress"})]
+        vec![
+            serde_json::json!({"Content": "/md ✏️ **jira_test** updated **[INDEV-6](https://jira.test-example.ru/browse/INDEV-6)** Prueba de creación de tareas en un proyecto público\n**status**: To Do → In Progress"})
+        ]
     );
     assert!(text(&out.stderr).contains("rule `issue-updated` matched"));
 }
@@ -30,7 +40,15 @@ fn renders_a_jira_event_for_chime() {
 fn renders_a_card_for_ringcentral() {
     let out = hookbridge(
         &repo(),
-        &["render", "--mapping", "mappings/jira.yaml", "--payload", "fixtures/jira/issue_created.json", "--target", "ringcentral"],
+        &[
+            "render",
+            "--mapping",
+            "mappings/jira.yaml",
+            "--payload",
+            "fixtures/jira/issue_created.json",
+            "--target",
+            "ringcentral",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -42,7 +60,17 @@ fn renders_a_card_for_ringcentral() {
 
 #[test]
 fn exit_3_when_no_rule_matches() {
-    let out = hookbridge(&repo(), &["render", "--mapping", "mappings/jira.yaml", "--payload", "-"], Some(b"{\"hello\": 1}"));
+    let out = hookbridge(
+        &repo(),
+        &[
+            "render",
+            "--mapping",
+            "mappings/jira.yaml",
+            "--payload",
+            "-",
+        ],
+        Some(b"{\"hello\": 1}"),
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("no rule of mappings/jira.yaml matched"));
@@ -52,15 +80,48 @@ fn exit_3_when_no_rule_matches() {
 fn headers_come_from_flags_and_beside_the_payload() {
     let dir = path("tests/it/data");
     let payload = br#"{"sender": {"login": "octocat"}}"#;
-    let args = ["render", "--mapping", "by_header.yaml", "--payload", "-", "--header", "x-demo-event: push", "--target", "chime"];
+    let args = [
+        "render",
+        "--mapping",
+        "by_header.yaml",
+        "--payload",
+        "-",
+        "--header",
+        "x-demo-event: push",
+        "--target",
+        "chime",
+    ];
     let out = hookbridge(&dir, &args, Some(payload));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(bodies(&out.stdout), vec![serde_json::json!({"Content": "/md octocat pushed"})]);
-    let out = hookbridge(&dir, &["render", "--mapping", "by_header.yaml", "--payload", "-"], Some(payload));
+    assert_eq!(
+        bodies(&out.stdout),
+        vec![serde_json::json!({"Content": "/md octocat pushed"})]
+    );
+    let out = hookbridge(
+        &dir,
+        &["render", "--mapping", "by_header.yaml", "--payload", "-"],
+        Some(payload),
+    );
     assert_eq!(out.status.code(), Some(3));
-    let out = hookbridge(&dir, &["render", "--mapping", "by_header.yaml", "--payload", "-", "--header", "no colon"], Some(payload));
+    let out = hookbridge(
+        &dir,
+        &[
+            "render",
+            "--mapping",
+            "by_header.yaml",
+            "--payload",
+            "-",
+            "--header",
+            "no colon",
+        ],
+        Some(payload),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("is not a header: write it as `Name: value`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not a header: write it as `Name: value`"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -73,7 +134,17 @@ fn bad_payloads_are_errors_not_panics() {
         (b"", "not valid JSON"),
     ];
     for (payload, says) in cases {
-        let out = hookbridge(&repo(), &["render", "--mapping", "mappings/jira.yaml", "--payload", "-"], Some(payload));
+        let out = hookbridge(
+            &repo(),
+            &[
+                "render",
+                "--mapping",
+                "mappings/jira.yaml",
+                "--payload",
+                "-",
+            ],
+            Some(payload),
+        );
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(says), "{stderr}");
@@ -83,14 +154,43 @@ fn bad_payloads_are_errors_not_panics() {
 
 #[test]
 fn a_broken_mapping_names_file_line_and_column() {
-    let out = hookbridge(&repo(), &["render", "--mapping", "tests/it/check/mapping_unknown_key.yaml", "--payload", "fixtures/jira/issue_created.json"], None);
+    let out = hookbridge(
+        &repo(),
+        &[
+            "render",
+            "--mapping",
+            "tests/it/check/mapping_unknown_key.yaml",
+            "--payload",
+            "fixtures/jira/issue_created.json",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("tests/it/check/mapping_unknown_key.yaml:4:5: unknown field `txt`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("tests/it/check/mapping_unknown_key.yaml:4:5: unknown field `txt`"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn unknown_target_kinds_are_usage_errors() {
-    let out = hookbridge(&repo(), &["render", "--mapping", "mappings/jira.yaml", "--payload", "fixtures/jira/issue_created.json", "--target", "fax"], None);
+    let out = hookbridge(
+        &repo(),
+        &[
+            "render",
+            "--mapping",
+            "mappings/jira.yaml",
+            "--payload",
+            "fixtures/jira/issue_created.json",
+            "--target",
+            "fax",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown target kind `fax`: kinds are chime, ringcentral, ringcentral-legacy, preview"));
+    assert!(text(&out.stderr).contains(
+        "unknown target kind `fax`: kinds are chime, ringcentral, ringcentral-legacy, preview"
+    ));
 }

@@ -17,15 +17,30 @@ pub fn hookbridge(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     command
         .current_dir(dir)
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for var in ["CHIME_WEBHOOK_URL", "RINGCENTRAL_WEBHOOK_URL", "HOOKBRIDGE_ADMIN_TOKEN", "HOOKBRIDGE_LISTEN", "HOOKBRIDGE_STORE"] {
+    for var in [
+        "CHIME_WEBHOOK_URL",
+        "RINGCENTRAL_WEBHOOK_URL",
+        "HOOKBRIDGE_ADMIN_TOKEN",
+        "HOOKBRIDGE_LISTEN",
+        "HOOKBRIDGE_STORE",
+    ] {
         command.env_remove(var);
     }
     let mut child = command.spawn().expect("the hookbridge binary runs");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin is piped").write_all(input).expect("stdin takes the payload");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input)
+            .expect("stdin takes the payload");
     }
     child.wait_with_output().expect("hookbridge finishes")
 }
@@ -40,10 +55,17 @@ pub fn assert_golden(file: &Path, actual: &str) {
         std::fs::write(file, actual).expect("golden file is writable");
         return;
     }
-    let expected = std::fs::read_to_string(file)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with HOOKBRIDGE_BLESS=1 to create it)", file.display()));
+    let expected = std::fs::read_to_string(file).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with HOOKBRIDGE_BLESS=1 to create it)",
+            file.display()
+        )
+    });
     if expected != actual {
-        let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b);
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b);
         panic!(
             "{} differs from the output (first differing line: {:?}); rerun with HOOKBRIDGE_BLESS=1 if the change is intended\n--- expected\n{expected}\n--- actual\n{actual}",
             file.display(),

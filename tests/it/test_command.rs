@@ -8,10 +8,20 @@ fn every_shipped_mapping_passes_its_tests() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     let last = stdout.lines().last().unwrap_or_default();
-    let passed: usize = last.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-    assert!(last.ends_with(" passed, 0 failed") && passed >= 100, "{last}");
+    let passed: usize = last
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        last.ends_with(" passed, 0 failed") && passed >= 100,
+        "{last}"
+    );
     for source in ["jira", "github", "gitlab", "chatwoot", "alertmanager"] {
-        assert!(stdout.contains(&format!("ok   mappings/{source}.yaml")), "no passing case for {source}");
+        assert!(
+            stdout.contains(&format!("ok   mappings/{source}.yaml")),
+            "no passing case for {source}"
+        );
     }
 }
 

@@ -15,9 +15,15 @@ pub fn date(a: &Args) -> Value {
     let Some(at) = parse_time(a.param(0)) else {
         return Value::String(String::new());
     };
-    let format = if a.has(1) { a.text(1).into_owned() } else { DEFAULT_FORMAT.to_string() };
+    let format = if a.has(1) {
+        a.text(1).into_owned()
+    } else {
+        DEFAULT_FORMAT.to_string()
+    };
     let zone = a.hash_text("tz").map(|z| z.into_owned());
-    format_time(at, &format, zone.as_deref()).unwrap_or_default().into()
+    format_time(at, &format, zone.as_deref())
+        .unwrap_or_default()
+        .into()
 }
 
 pub fn format_time(at: Timestamp, format: &str, zone: Option<&str>) -> Option<String> {
@@ -51,7 +57,9 @@ pub fn parse_time(value: &Value) -> Option<Timestamp> {
                 return Some(t);
             }
             // GitLab writes "2021-02-24 09:19:53 UTC".
-            let s = s.strip_suffix(" UTC").map_or(s.to_string(), |d| format!("{d} +0000"));
+            let s = s
+                .strip_suffix(" UTC")
+                .map_or(s.to_string(), |d| format!("{d} +0000"));
             LAYOUTS
                 .iter()
                 .find_map(|layout| strtime::parse(layout, &s).ok()?.to_timestamp().ok())
@@ -83,14 +91,20 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(render("{{date t}}", json!({"t": input})), want, "{input}");
         }
-        assert_eq!(render("{{date t}}", json!({"t": 1565092522000u64})), "2019-08-06 11:55 UTC");
+        assert_eq!(
+            render("{{date t}}", json!({"t": 1565092522000u64})),
+            "2019-08-06 11:55 UTC"
+        );
     }
 
     #[test]
     fn formats_in_a_time_zone() {
         let data = json!({"t": "2019-08-06T14:45:22Z"});
         assert_eq!(
-            render("{{date t \"%a %d %b %H:%M %Z\" tz=\"Europe/Berlin\"}}", data),
+            render(
+                "{{date t \"%a %d %b %H:%M %Z\" tz=\"Europe/Berlin\"}}",
+                data
+            ),
             "Tue 06 Aug 16:45 CEST"
         );
     }
@@ -99,6 +113,9 @@ mod tests {
     fn not_a_time_is_empty() {
         assert_eq!(render("[{{date t}}]", json!({"t": "soon"})), "[]");
         assert_eq!(render("[{{date t}}]", json!({})), "[]");
-        assert_eq!(render("[{{date t tz=\"Nowhere/City\"}}]", json!({"t": 0})), "[]");
+        assert_eq!(
+            render("[{{date t tz=\"Nowhere/City\"}}]", json!({"t": 0})),
+            "[]"
+        );
     }
 }

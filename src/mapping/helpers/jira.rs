@@ -6,10 +6,20 @@ use super::{is_empty, Args};
 use crate::mapping::condition::scalar_text;
 
 /// Fields Jira reports on nearly every update that no reader wants to see.
-const NOISE: &[&str] = &["Rank", "RemoteIssueLink", "WorklogId", "timeestimate", "timespent"];
+const NOISE: &[&str] = &[
+    "Rank",
+    "RemoteIssueLink",
+    "WorklogId",
+    "timeestimate",
+    "timespent",
+];
 
 fn items<'a>(a: &'a Args) -> impl Iterator<Item = &'a Map<String, Value>> {
-    a.param(0).as_array().into_iter().flatten().filter_map(Value::as_object)
+    a.param(0)
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
 }
 
 fn field_is(item: &Map<String, Value>, wanted: &str) -> bool {
@@ -51,15 +61,30 @@ pub fn change_to(a: &Args) -> Value {
 /// `changes changelog [only="status,assignee"] [except="description"]`: a list of
 /// `{field, from, to}` for `#each`, without Jira's bookkeeping fields.
 pub fn changes(a: &Args) -> Value {
-    Value::Array(selected(a).map(|(field, from, to)| json!({"field": field, "from": from, "to": to})).collect())
+    Value::Array(
+        selected(a)
+            .map(|(field, from, to)| json!({"field": field, "from": from, "to": to}))
+            .collect(),
+    )
 }
 
 /// One markdown line per change: "**status**: To Do → In Progress".
 pub fn change_summary(a: &Args) -> Value {
     let lines: Vec<String> = selected(a)
         .map(|(field, from, to)| {
-            let show = |s: &str| if s.is_empty() { "—".to_string() } else { super::markdown::escape(s) };
-            format!("**{}**: {} → {}", super::markdown::escape(&field), show(&from), show(&to))
+            let show = |s: &str| {
+                if s.is_empty() {
+                    "—".to_string()
+                } else {
+                    super::markdown::escape(s)
+                }
+            };
+            format!(
+                "**{}**: {} → {}",
+                super::markdown::escape(&field),
+                show(&from),
+                show(&to)
+            )
         })
         .collect();
     lines.join("\n").into()
@@ -75,10 +100,17 @@ fn selected<'a>(a: &'a Args) -> impl Iterator<Item = (String, String, String)> +
     items(a)
         .filter(move |item| match &only {
             Some(only) => only.iter().any(|f| field_is(item, f)),
-            None => !NOISE.iter().chain(except.iter().map(|s| &**s).collect::<Vec<_>>().iter()).any(|f| field_is(item, f)),
+            None => !NOISE
+                .iter()
+                .chain(except.iter().map(|s| &**s).collect::<Vec<_>>().iter())
+                .any(|f| field_is(item, f)),
         })
         .map(|item| {
-            let field = item.get("field").and_then(scalar_text).unwrap_or_default().into_owned();
+            let field = item
+                .get("field")
+                .and_then(scalar_text)
+                .unwrap_or_default()
+                .into_owned();
             (field, side(item, "from"), side(item, "to"))
         })
 }
@@ -99,10 +131,28 @@ mod tests {
     #[test]
     fn single_field_helpers() {
         let data = changelog();
-        assert_eq!(render("{{#if (changed c \"Status\")}}yes{{/if}}", data.clone()), "yes");
-        assert_eq!(render("{{#if (changed c \"priority\")}}yes{{else}}no{{/if}}", data.clone()), "no");
-        assert_eq!(render("{{change_from c \"status\"}} -> {{change_to c \"status\"}}", data.clone()), "To Do -> In Progress");
-        assert_eq!(render("[{{change_from c \"assignee\"}}]", data.clone()), "[]");
+        assert_eq!(
+            render("{{#if (changed c \"Status\")}}yes{{/if}}", data.clone()),
+            "yes"
+        );
+        assert_eq!(
+            render(
+                "{{#if (changed c \"priority\")}}yes{{else}}no{{/if}}",
+                data.clone()
+            ),
+            "no"
+        );
+        assert_eq!(
+            render(
+                "{{change_from c \"status\"}} -> {{change_to c \"status\"}}",
+                data.clone()
+            ),
+            "To Do -> In Progress"
+        );
+        assert_eq!(
+            render("[{{change_from c \"assignee\"}}]", data.clone()),
+            "[]"
+        );
         assert_eq!(render("[{{change_to c \"nope\"}}]", json!({})), "[]");
     }
 
@@ -110,11 +160,17 @@ mod tests {
     fn lists_and_summaries_skip_noise() {
         let data = changelog();
         assert_eq!(
-            render("{{#each (changes c)}}{{field}}={{to}};{{/each}}", data.clone()),
+            render(
+                "{{#each (changes c)}}{{field}}={{to}};{{/each}}",
+                data.clone()
+            ),
             "status=In Progress;assignee=Ann Lee;"
         );
         assert_eq!(
-            render("{{#each (changes c only=\"assignee\")}}{{field}};{{/each}}", data.clone()),
+            render(
+                "{{#each (changes c only=\"assignee\")}}{{field}};{{/each}}",
+                data.clone()
+            ),
             "assignee;"
         );
         assert_eq!(
