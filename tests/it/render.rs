@@ -11,21 +11,22 @@ fn bodies(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+fn render_jira(payload: &str, target: &str) -> std::process::Output {
+    let args = [
+        "render",
+        "--mapping",
+        "mappings/jira.yaml",
+        "--payload",
+        payload,
+        "--target",
+        target,
+    ];
+    hookbridge(&repo(), &args, None)
+}
+
 #[test]
 fn renders_a_jira_event_for_chime() {
-    let out = hookbridge(
-        &repo(),
-        &[
-            "render",
-            "--mapping",
-            "mappings/jira.yaml",
-            "--payload",
-            "fixtures/jira/issue_updated.status-changed.json",
-            "--target",
-            "chime",
-        ],
-        None,
-    );
+    let out = render_jira("fixtures/jira/issue_updated.status-changed.json", "chime");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         bodies(&out.stdout),
@@ -38,19 +39,7 @@ fn renders_a_jira_event_for_chime() {
 
 #[test]
 fn renders_a_card_for_ringcentral() {
-    let out = hookbridge(
-        &repo(),
-        &[
-            "render",
-            "--mapping",
-            "mappings/jira.yaml",
-            "--payload",
-            "fixtures/jira/issue_created.json",
-            "--target",
-            "ringcentral",
-        ],
-        None,
-    );
+    let out = render_jira("fixtures/jira/issue_created.json", "ringcentral");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let body = &bodies(&out.stdout)[0];
     assert_eq!(body["activity"], "Jira");
@@ -176,19 +165,7 @@ fn a_broken_mapping_names_file_line_and_column() {
 
 #[test]
 fn unknown_target_kinds_are_usage_errors() {
-    let out = hookbridge(
-        &repo(),
-        &[
-            "render",
-            "--mapping",
-            "mappings/jira.yaml",
-            "--payload",
-            "fixtures/jira/issue_created.json",
-            "--target",
-            "fax",
-        ],
-        None,
-    );
+    let out = render_jira("fixtures/jira/issue_created.json", "fax");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains(
         "unknown target kind `fax`: kinds are chime, ringcentral, ringcentral-legacy, preview"
