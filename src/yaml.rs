@@ -71,6 +71,28 @@ pub fn pos_within(source: &str, scalar: &Spanned<String>, line: usize, col: usiz
     Pos::new(at.line() + line - 1, indent + col)
 }
 
+/// Where YAML cut an unquoted value short: in a plain scalar, ` #` starts a comment,
+/// so `text: Fixed #42` holds only "Fixed". `None` for quoted and block scalars.
+pub fn comment_cut(source: &str, scalar: &Spanned<String>) -> Option<Pos> {
+    let at = scalar.referenced;
+    let start = at.span().byte_offset()? as usize;
+    let rest = source.get(start..)?;
+    if rest.starts_with(['"', '\'', '|', '>']) {
+        return None;
+    }
+    let line = rest.lines().next()?;
+    let comment = line.find(" #").or_else(|| line.find("\t#"))?;
+    line[..comment]
+        .trim_end()
+        .ends_with(scalar.value.trim_end())
+        .then(|| {
+            Pos::new(
+                at.line(),
+                at.column() + line[..comment + 1].chars().count() as u64,
+            )
+        })
+}
+
 /// A YAML value whose every node keeps its position: used for Adaptive Cards and HTTP
 /// bodies written as YAML, whose string leaves are templates checked at load.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +203,17 @@ mod tests {
             panic!("item is a map")
         };
         assert_eq!(pos(&item[0].1), Pos::new(3, 13));
+    }
+
+    #[test]
+    fn a_comment_cutting_a_plain_value_short_is_found() {
+        let src = "a: Fixed issue #42\nb: \"quoted #1\"\nc: |\n  block #2\nd: plain#3\n";
+        let doc: std::collections::BTreeMap<String, Spanned<String>> =
+            serde_saphyr::from_str(src).unwrap();
+        assert_eq!(comment_cut(src, &doc["a"]), Some(Pos::new(1, 16)));
+        for key in ["b", "c", "d"] {
+            assert_eq!(comment_cut(src, &doc[key]), None, "{key}");
+        }
     }
 
     #[test]

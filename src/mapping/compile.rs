@@ -52,6 +52,10 @@ impl Report<'_> {
     pub fn error(&mut self, at: Pos, message: impl Into<String>) {
         self.diags.error(self.file, at, message);
     }
+
+    pub fn warning(&mut self, at: Pos, message: impl Into<String>) {
+        self.diags.warning(self.file, at, message);
+    }
 }
 
 pub struct Ctx<'a> {

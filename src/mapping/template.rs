@@ -67,6 +67,9 @@ impl Templates {
         report: &mut Report,
     ) -> Option<Text> {
         let source = &scalar.value;
+        if let Some(at) = crate::yaml::comment_cut(report.source, scalar) {
+            report.warning(at, "YAML reads ` #` and what follows as a comment, cutting this value short: quote the whole value to keep it");
+        }
         if !source.contains("{{") {
             return Some(Text::Literal(source.clone()));
         }
