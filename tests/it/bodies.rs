@@ -166,3 +166,53 @@ fn hostile_values_show_as_sent_on_every_kind() {
         assert!(!card_text.contains("null"), "{kind}: {card_text}");
     }
 }
+
+/// Every string of a real payload turned into a list holding markup and a null, every
+/// number into text: the shape a mapping never expected.
+fn confused(value: &Value) -> Value {
+    match value {
+        Value::String(_) => serde_json::json!(["\"}{{x}}\\ *a* <b>", null]),
+        Value::Number(n) => Value::String(format!("{n}x")),
+        Value::Array(items) => Value::Array(items.iter().map(confused).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), confused(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Payloads of the wrong shape render (or match nothing); they never fail or panic.
+#[test]
+fn payloads_of_the_wrong_shape_still_render() {
+    let odd = [
+        Value::Null,
+        serde_json::json!([]),
+        serde_json::json!("text"),
+        serde_json::json!({}),
+    ];
+    for source in SOURCES {
+        let (mapping, _) =
+            Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
+        for file in fixtures(source) {
+            let headers = read_sidecar_headers(&file).expect("headers parse");
+            let payload = confused(&read_payload(&file).expect("fixture parses"));
+            for payload in odd.iter().chain([&payload]) {
+                let outcome = mapping.apply(&Event::new(payload, &headers));
+                let outcome = outcome.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                if let Outcome::Message(message) = outcome {
+                    assert!(
+                        !message.text.contains("null"),
+                        "{}: {}",
+                        file.display(),
+                        message.text
+                    );
+                    for kind in Kind::ALL {
+                        for body in target::build(kind, &message, &target::Options::default()) {
+                            assert!(body.is_object(), "{}: {kind}", file.display());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
