@@ -24,6 +24,17 @@ fn render_jira(payload: &str, target: &str) -> std::process::Output {
     hookbridge(&repo(), &args, None)
 }
 
+fn render_jira_stdin(payload: &[u8]) -> std::process::Output {
+    let args = [
+        "render",
+        "--mapping",
+        "mappings/jira.yaml",
+        "--payload",
+        "-",
+    ];
+    hookbridge(&repo(), &args, Some(payload))
+}
+
 #[test]
 fn renders_a_jira_event_for_chime() {
     let out = render_jira("fixtures/jira/issue_updated.status-changed.json", "chime");
@@ -49,17 +60,7 @@ fn renders_a_card_for_ringcentral() {
 
 #[test]
 fn exit_3_when_no_rule_matches() {
-    let out = hookbridge(
-        &repo(),
-        &[
-            "render",
-            "--mapping",
-            "mappings/jira.yaml",
-            "--payload",
-            "-",
-        ],
-        Some(b"{\"hello\": 1}"),
-    );
+    let out = render_jira_stdin(b"{\"hello\": 1}");
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("no rule of mappings/jira.yaml matched"));
@@ -123,17 +124,7 @@ fn bad_payloads_are_errors_not_panics() {
         (b"", "not valid JSON"),
     ];
     for (payload, says) in cases {
-        let out = hookbridge(
-            &repo(),
-            &[
-                "render",
-                "--mapping",
-                "mappings/jira.yaml",
-                "--payload",
-                "-",
-            ],
-            Some(payload),
-        );
+        let out = render_jira_stdin(payload);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(says), "{stderr}");
