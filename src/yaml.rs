@@ -81,7 +81,10 @@ pub fn comment_cut(source: &str, scalar: &Spanned<String>) -> Option<Pos> {
         return None;
     }
     let line = rest.lines().next()?;
-    let comment = line.find(" #").or_else(|| line.find("\t#"))?;
+    let comment = line
+        .match_indices([' ', '\t'])
+        .map(|(i, _)| i)
+        .find(|i| line[i + 1..].starts_with('#'))?;
     line[..comment]
         .trim_end()
         .ends_with(scalar.value.trim_end())

@@ -203,60 +203,59 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
 /// `name: {header: Name, default: value}`.
 fn compile_let(name: &str, tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Let> {
     let at = pos(tree);
-    let as_path = |t: &Spanned<Tree>| match &t.value {
+    let as_text = |t: &Spanned<Tree>| match &t.value {
         Tree::String(s) => Some(Spanned::new(s.clone(), t.referenced, t.defined)),
         _ => None,
     };
-    let (path, default, list) = match &tree.value {
-        Tree::String(_) => (as_path(tree), None, None),
+    let (mut path, mut header, mut default, mut list) = (None, None, None, None);
+    match &tree.value {
+        Tree::String(_) => path = as_text(tree),
         Tree::Map(entries) => {
-            let mut path = None;
-            let mut default = None;
-            let mut list = None;
             for (key, value) in entries {
                 match (key.as_str(), &value.value) {
-                    ("header", Tree::String(header))
-                        if entries.len() <= 2
-                            && !entries.iter().any(|(k, _)| k == "path" || k == "list") =>
-                    {
-                        let default = entries
-                            .iter()
-                            .find(|(k, _)| k == "default")
-                            .map(|(_, d)| d.value.to_json());
-                        return Some(Let {
-                            name: name.to_string(),
-                            from: Source::Header(header.clone()),
-                            default,
-                            list: false,
-                        });
-                    }
-                    ("path", _) => path = as_path(value),
-                    ("default", v) => default = Some(v.clone()),
+                    ("path", _) => path = as_text(value),
+                    ("header", _) => header = as_text(value),
+                    ("default", v) => default = Some(v.to_json()),
                     ("list", Tree::Bool(b)) => list = Some(*b),
                     _ => {
-                        ctx.error(pos(value), format!("`{key}` is not a `let` key here: use `path` (or `header`), `default` (any value) or `list` (true/false)"));
+                        ctx.error(pos(value), format!("`{key}` is not a `let` key here: use `path` or `header`, `default` (any value) or `list` (true/false)"));
                         return None;
                     }
                 }
             }
-            (path, default, list)
         }
-        _ => (None, None, None),
+        _ => {}
+    }
+    let from = match (path, header) {
+        (Some(path), None) => {
+            let compiled = ctx.json_path(&path)?;
+            list = list.or(Some(compiled.is_multi()));
+            Source::Path(compiled)
+        }
+        (None, Some(header)) if list.is_none() => Source::Header(header.value),
+        (None, Some(_)) => {
+            ctx.error(
+                at,
+                format!("`{name}`: a header is one value, so `list` does not apply"),
+            );
+            return None;
+        }
+        (Some(_), Some(_)) => {
+            ctx.error(at, format!("`{name}` takes `path` or `header`, not both"));
+            return None;
+        }
+        (None, None) => {
+            ctx.error(
+                at,
+                format!("`{name}` needs a JSONPath such as `$.issue.key`, `{{path: ..., default: ...}}` or `{{header: Name}}`"),
+            );
+            return None;
+        }
     };
-    let Some(path) = path else {
-        ctx.error(
-            at,
-            format!(
-                "`{name}` needs a JSONPath such as `$.issue.key`, or `{{path: ..., default: ...}}`"
-            ),
-        );
-        return None;
-    };
-    let compiled = ctx.json_path(&path)?;
     Some(Let {
         name: name.to_string(),
-        list: list.unwrap_or(compiled.is_multi()),
-        from: Source::Path(compiled),
-        default: default.map(|d| d.to_json()),
+        from,
+        default,
+        list: list.unwrap_or(false),
     })
 }

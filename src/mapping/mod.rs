@@ -364,16 +364,25 @@ rules:
     }
 
     #[test]
+    fn a_let_takes_a_path_or_a_header() {
+        let report = errors(
+            "rules:\n  - name: a\n    let:\n      x: {path: $.a, header: X-A}\n      y: {header: X-B, list: true}\n    text: hi\n",
+        );
+        assert!(
+            report.contains("m.yaml:4:10: `x` takes `path` or `header`, not both"),
+            "{report}"
+        );
+        assert!(
+            report.contains("m.yaml:5:10: `y`: a header is one value"),
+            "{report}"
+        );
+    }
+
+    #[test]
     fn an_untested_rule_is_a_warning() {
-        let (_, warnings) = {
-            let mut diags = Diagnostics::default();
-            let m = compile::compile(
-                Path::new("m.yaml"),
-                "rules:\n  - name: lonely\n    text: hi\n",
-                &mut diags,
-            );
-            (m.expect("compiles"), diags)
-        };
+        let mut warnings = Diagnostics::default();
+        let source = "rules:\n  - name: lonely\n    text: hi\n";
+        assert!(compile::compile(Path::new("m.yaml"), source, &mut warnings).is_some());
         let shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["m.yaml:2:11: warning: rule `lonely` has no test case: add one under `tests:` with `expect: {rule: lonely}`"]);
     }

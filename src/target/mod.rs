@@ -14,8 +14,6 @@ mod chime;
 mod ringcentral;
 mod split;
 
-pub use split::Measure;
-
 /// A chat service's incoming-webhook format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::adaptive::adaptive_card;
 use super::split::{self, Measure};
-use super::{insert_non_empty, Options, Overflow};
+use super::{insert_non_empty, Options};
 use crate::mapping::Message;
 use crate::markdown;
 
@@ -93,13 +93,8 @@ fn legacy_card(card: &Value, message: &Message) -> Value {
     if let Some(url) = link.filter(|u| u.len() <= LEGACY_FIELD_BYTES) {
         out.insert("title_link".into(), url.into());
     }
-    let one_part = Options {
-        max_size: None,
-        overflow: Overflow::Trim,
-        max_parts: 1,
-    };
     let text = markdown::to_ringcentral(message.text.trim_end());
-    let text = split::fit(&text, LEGACY_TEXT_CHARS, Measure::Chars, &one_part).concat();
+    let text = split::fit_one(&text, LEGACY_TEXT_CHARS, Measure::Chars);
     out.insert("text".into(), text.into());
     let fields: Vec<Value> = elements(card, "FactSet")
         .flat_map(|set| set["facts"].as_array().into_iter().flatten())

@@ -20,6 +20,13 @@ impl Measure {
             Measure::JsonBytes => text.chars().map(json_len).sum(),
         }
     }
+
+    fn of_char(self, c: char) -> usize {
+        match self {
+            Measure::Chars => 1,
+            Measure::JsonBytes => json_len(c),
+        }
+    }
 }
 
 /// The bytes serde_json writes for `c` inside a string.
@@ -43,7 +50,7 @@ pub fn fit(text: &str, budget: usize, measure: Measure, options: &Options) -> Ve
         Overflow::Split => options.max_parts.max(1),
     };
     if max_parts == 1 {
-        return vec![trim(text, None, budget, measure)];
+        return vec![fit_one(text, budget, measure)];
     }
     let numbering = measure.of(&format!("\n({max_parts}/{max_parts})"));
     let budget = budget.saturating_sub(numbering);
@@ -64,6 +71,15 @@ pub fn fit(text: &str, budget: usize, measure: Measure, options: &Options) -> Ve
         .enumerate()
         .map(|(i, part)| format!("{}\n({}/{count})", part.text, i + 1))
         .collect()
+}
+
+/// `text` as one part within `budget`: whole when it fits, else trimmed.
+pub fn fit_one(text: &str, budget: usize, measure: Measure) -> String {
+    if measure.of(text) <= budget {
+        text.to_string()
+    } else {
+        trim(text, None, budget, measure)
+    }
 }
 
 struct Part<'a> {
@@ -208,7 +224,7 @@ fn safe_cut(line: &str, budget: usize, measure: Measure) -> usize {
     let mut size = 0;
     let mut end = 0;
     for (i, c) in line.char_indices() {
-        size += measure.of(c.encode_utf8(&mut [0; 4]));
+        size += measure.of_char(c);
         if size > budget {
             break;
         }

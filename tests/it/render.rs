@@ -70,48 +70,51 @@ fn exit_3_when_no_rule_matches() {
 fn headers_come_from_flags_and_beside_the_payload() {
     let dir = path("tests/it/data");
     let payload = br#"{"sender": {"login": "octocat"}}"#;
-    let args = [
-        "render",
-        "--mapping",
-        "by_header.yaml",
-        "--payload",
-        "-",
-        "--header",
-        "x-demo-event: push",
-        "--target",
-        "chime",
-    ];
-    let out = hookbridge(&dir, &args, Some(payload));
+    let by_header = |extra: &[&str]| {
+        let args = [
+            &["render", "--mapping", "by_header.yaml", "--payload", "-"],
+            extra,
+        ]
+        .concat();
+        hookbridge(&dir, &args, Some(payload))
+    };
+    let out = by_header(&["--header", "x-demo-event: push", "--target", "chime"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         bodies(&out.stdout),
         vec![serde_json::json!({"Content": "/md octocat pushed"})]
     );
-    let out = hookbridge(
-        &dir,
-        &["render", "--mapping", "by_header.yaml", "--payload", "-"],
-        Some(payload),
-    );
-    assert_eq!(out.status.code(), Some(3));
-    let out = hookbridge(
-        &dir,
-        &[
-            "render",
-            "--mapping",
-            "by_header.yaml",
-            "--payload",
-            "-",
-            "--header",
-            "no colon",
-        ],
-        Some(payload),
-    );
+    assert_eq!(by_header(&[]).status.code(), Some(3));
+    let out = by_header(&["--header", "no colon"]);
     assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
     assert!(
-        text(&out.stderr).contains("is not a header: write it as `Name: value`"),
-        "{}",
-        text(&out.stderr)
+        stderr.contains("is not a header: write it as `Name: value`"),
+        "{stderr}"
     );
+
+    // GitHub names the event only in X-GitHub-Event, which ping.headers carries.
+    let github = |extra: &[&str]| {
+        let args = [
+            &[
+                "render",
+                "--mapping",
+                "mappings/github.yaml",
+                "--payload",
+                "fixtures/github/ping.json",
+            ],
+            extra,
+        ]
+        .concat();
+        text(&hookbridge(&repo(), &args, None).stderr)
+    };
+    assert!(
+        github(&[]).contains("rule `ping` matched"),
+        "{}",
+        github(&[])
+    );
+    let overridden = github(&["--header", "X-GitHub-Event: star"]);
+    assert!(overridden.contains("rule `other` matched"), "{overridden}");
 }
 
 #[test]
