@@ -20,6 +20,8 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod mapping;
+pub mod store;
 pub mod markdown;
 pub mod target;
+pub mod verify;
 pub mod yaml;

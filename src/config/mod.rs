@@ -12,13 +12,16 @@ use serde::Deserialize;
 
 use crate::diagnostic::{ConfigError, Diagnostics, Pos};
 use crate::mapping::Mapping;
-use crate::target::{self, Kind, Overflow};
 use crate::yaml::{pos, Spanned, Tree};
 
 mod env;
+mod target;
+mod units;
 pub mod verify;
 
 pub use env::interpolate;
+pub use target::{default_rate, parse_rate, Rate, Retry, Target};
+pub use units::{parse_duration, parse_size};
 pub use verify::Verify;
 
 #[derive(Debug, Deserialize)]
@@ -27,21 +30,20 @@ struct RawConfig {
     listen: Option<Spanned<String>>,
     store: Option<Spanned<String>>,
     admin_token: Option<Spanned<String>>,
+    server: Option<Spanned<RawServer>>,
     #[serde(default)]
-    targets: BTreeMap<String, Spanned<RawTarget>>,
+    targets: BTreeMap<String, Spanned<target::RawTarget>>,
     #[serde(default)]
     routes: BTreeMap<String, Spanned<RawRoute>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTarget {
-    kind: Spanned<String>,
-    url: Option<Spanned<String>>,
-    rate_limit: Option<Spanned<String>>,
-    max_size: Option<Spanned<usize>>,
-    overflow: Option<Spanned<String>>,
-    max_parts: Option<Spanned<usize>>,
+struct RawServer {
+    max_body: Option<Spanned<String>>,
+    max_connections: Option<Spanned<String>>,
+    header_timeout: Option<Spanned<String>>,
+    shutdown_grace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +52,7 @@ struct RawRoute {
     mappings: Spanned<Vec<Spanned<String>>>,
     targets: Spanned<Vec<Spanned<String>>>,
     verify: Option<Spanned<Tree>>,
+    max_body: Option<Spanned<String>>,
 }
 
 #[derive(Debug)]
@@ -59,8 +62,32 @@ pub struct Config {
     pub store: Store,
     /// `None`: the admin API is off.
     pub admin_token: Option<String>,
+    pub server: Server,
     pub targets: BTreeMap<String, Target>,
     pub routes: BTreeMap<String, Route>,
+}
+
+/// Limits that keep one misbehaving sender from taking the gateway down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// Default body limit; a route may set its own.
+    pub max_body: usize,
+    pub max_connections: usize,
+    /// A client that has not sent its request headers by then is disconnected.
+    pub header_timeout: Duration,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            max_body: 1 << 20,
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,26 +97,12 @@ pub enum Store {
 }
 
 #[derive(Debug)]
-pub struct Target {
-    pub kind: Kind,
-    /// `None` when the URL interpolated to "": the target is configured but off.
-    pub url: Option<String>,
-    pub rate_limit: Option<Rate>,
-    pub options: target::Options,
-}
-
-/// At most `count` messages per `per`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub count: u32,
-    pub per: Duration,
-}
-
-#[derive(Debug)]
 pub struct Route {
     pub mappings: Vec<Arc<Mapping>>,
     pub targets: Vec<String>,
     pub verify: Option<Verify>,
+    /// Body limit in bytes; the server's `max_body` unless the route sets its own.
+    pub max_body: usize,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -122,6 +135,26 @@ impl Loader<'_> {
             }
         };
         self.interpolate(&Spanned::new(text, node.referenced, node.defined))
+    }
+
+    /// An optional setting, interpolated and parsed: `Some(None)` when absent, `None`
+    /// when present but wrong (reported at its position).
+    fn parsed<T, E: Into<String>>(
+        &mut self,
+        value: &Option<Spanned<String>>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<Option<T>> {
+        let Some(value) = value else {
+            return Some(None);
+        };
+        let text = self.interpolate(value)?;
+        match parse(&text) {
+            Ok(v) => Some(Some(v)),
+            Err(e) => {
+                self.error(pos(value), e);
+                None
+            }
+        }
     }
 
     fn interpolate(&mut self, value: &Spanned<String>) -> Option<String> {
@@ -196,8 +229,13 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
     let targets: BTreeMap<String, Option<Target>> = raw
         .targets
         .iter()
-        .map(|(name, t)| (name.clone(), compile_target(name, t, loader)))
+        .map(|(name, t)| (name.clone(), target::compile_target(name, t, loader)))
         .collect();
+    let server = match &raw.server {
+        Some(s) => compile_server(&s.value, loader),
+        None => Some(Server::default()),
+    };
+    let default_body = server.as_ref().map_or(Server::default().max_body, |s| s.max_body);
     let mut mappings: BTreeMap<PathBuf, Option<Arc<Mapping>>> = BTreeMap::new();
     let routes: BTreeMap<String, Option<Route>> = raw
         .routes
@@ -205,7 +243,7 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         .map(|(name, r)| {
             (
                 name.clone(),
-                compile_route(name, r, &raw.targets, base, &mut mappings, loader),
+                compile_route(name, r, &raw.targets, base, default_body, &mut mappings, loader),
             )
         })
         .collect();
@@ -228,6 +266,7 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         listen: listen?,
         store: store?,
         admin_token: admin_token?,
+        server: server?,
         targets: targets?,
         routes: routes?,
     })
@@ -266,115 +305,31 @@ fn parse_store(text: &str, base: &Path, at: Pos, loader: &mut Loader) -> Option<
     None
 }
 
-fn compile_target(name: &str, raw: &Spanned<RawTarget>, loader: &mut Loader) -> Option<Target> {
-    let t = &raw.value;
-    let kind = t
-        .kind
-        .value
-        .parse::<Kind>()
-        .map_err(|e| loader.error(pos(&t.kind), e))
-        .ok();
-    let url = match &t.url {
-        Some(u) => loader
-            .interpolate(u)
-            .map(|u| Some(u).filter(|u| !u.trim().is_empty())),
-        None => Some(None),
-    };
-    let rate_limit = match &t.rate_limit {
-        Some(r) => loader
-            .interpolate(r)
-            .and_then(|text| parse_rate(&text).map_err(|e| loader.error(pos(r), e)).ok())
-            .map(Some),
-        None => Some(None),
-    };
-    let overflow = match &t.overflow {
-        Some(o) => o
-            .value
-            .parse::<Overflow>()
-            .map_err(|e| loader.error(pos(o), e))
-            .ok(),
-        None => Some(Overflow::Split),
-    };
-    let (kind, url) = (kind?, url?);
-    check_url(name, kind, url.as_deref(), raw, loader)?;
-    let defaults = target::Options::default();
-    Some(Target {
-        kind,
-        url,
-        rate_limit: rate_limit?,
-        options: target::Options {
-            max_size: t.max_size.as_ref().map(|m| m.value),
-            overflow: overflow?,
-            max_parts: t
-                .max_parts
-                .as_ref()
-                .map_or(defaults.max_parts, |m| m.value.max(1)),
-        },
+fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {
+    let defaults = Server::default();
+    let max_body = loader.parsed(&raw.max_body, parse_size);
+    let max_connections = loader.parsed(&raw.max_connections, |text| {
+        text.parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("max_connections `{text}` is not a positive number"))
+    });
+    let header_timeout = loader.parsed(&raw.header_timeout, parse_duration);
+    let shutdown_grace = loader.parsed(&raw.shutdown_grace, parse_duration);
+    Some(Server {
+        max_body: max_body?.unwrap_or(defaults.max_body),
+        max_connections: max_connections?.unwrap_or(defaults.max_connections),
+        header_timeout: header_timeout?.unwrap_or(defaults.header_timeout),
+        shutdown_grace: shutdown_grace?.unwrap_or(defaults.shutdown_grace),
     })
-}
-
-/// A target that sends needs an http(s) URL; one whose URL is empty is off (warned),
-/// so a default config can name targets that environment variables switch on.
-fn check_url(
-    name: &str,
-    kind: Kind,
-    url: Option<&str>,
-    raw: &Spanned<RawTarget>,
-    loader: &mut Loader,
-) -> Option<()> {
-    let at = raw.value.url.as_ref().map_or(pos(raw), pos);
-    match (kind, url) {
-        (Kind::Preview, _) => Some(()),
-        (_, None) if raw.value.url.is_some() => {
-            loader.warning(
-                at,
-                format!("target `{name}` has an empty url: it is off until one is set"),
-            );
-            Some(())
-        }
-        (_, None) => {
-            loader.error(pos(raw), format!("target `{name}` ({kind}) needs a `url`"));
-            None
-        }
-        (_, Some(url)) if !(url.starts_with("https://") || url.starts_with("http://")) => {
-            loader.error(
-                at,
-                format!("target `{name}`: url must start with https:// (or http://)"),
-            );
-            None
-        }
-        (Kind::Chime, Some(_)) => {
-            loader.warning(at, format!("target `{name}`: Amazon Chime reached end of support on 2026-02-20; its webhooks may stop at any time, plan a move to another chat service"));
-            Some(())
-        }
-        _ => Some(()),
-    }
-}
-
-/// "1/s", "60/min", "100/h".
-pub fn parse_rate(text: &str) -> Result<Rate, String> {
-    let bad = || format!("rate_limit `{text}` is not COUNT/UNIT such as 1/s, 60/min or 100/h");
-    let (count, unit) = text.split_once('/').ok_or_else(bad)?;
-    let count: u32 = count.trim().parse().map_err(|_| bad())?;
-    let per = match unit.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        _ => return Err(bad()),
-    };
-    if count == 0 {
-        return Err(format!(
-            "rate_limit `{text}` would never send: use at least 1"
-        ));
-    }
-    Ok(Rate { count, per })
 }
 
 fn compile_route(
     name: &str,
     raw: &Spanned<RawRoute>,
-    targets: &BTreeMap<String, Spanned<RawTarget>>,
+    targets: &BTreeMap<String, Spanned<target::RawTarget>>,
     base: &Path,
+    default_body: usize,
     mappings: &mut BTreeMap<PathBuf, Option<Arc<Mapping>>>,
     loader: &mut Loader,
 ) -> Option<Route> {
@@ -416,6 +371,7 @@ fn compile_route(
         .map(|m| load_mapping(m, base, mappings, loader))
         .collect();
     let verify = r.verify.as_ref().map(|v| verify::compile(v, loader));
+    let max_body = loader.parsed(&r.max_body, parse_size);
     let loaded = loaded.into_iter().collect::<Option<Vec<_>>>();
     if !ok {
         return None;
@@ -427,6 +383,7 @@ fn compile_route(
             Some(v) => Some(v?),
             None => None,
         },
+        max_body: max_body?.unwrap_or(default_body),
     })
 }
 
@@ -461,24 +418,4 @@ fn load_mapping(
     };
     cache.insert(path, loaded.clone());
     loaded
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates() {
-        assert_eq!(
-            parse_rate("1/s").unwrap(),
-            Rate {
-                count: 1,
-                per: Duration::from_secs(1)
-            }
-        );
-        assert_eq!(parse_rate("60/min").unwrap().per, Duration::from_secs(60));
-        assert!(parse_rate("0/s").is_err());
-        assert!(parse_rate("fast").is_err());
-        assert!(parse_rate("3/week").is_err());
-    }
 }

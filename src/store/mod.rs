@@ -1,0 +1,178 @@
+//! The outbox: one durable row per (event, target), written before ingress answers 202,
+//! and the per-target FIFO queues that delivery drains. Ingress and delivery see only
+//! the [`Store`] trait, so a shared PostgreSQL outbox can replace the embedded SQLite
+//! one without touching either.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config;
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// How long a source's delivery id is remembered per route.
+pub const DEDUP_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// An accepted event and the deliveries it makes, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: String,
+    pub route: String,
+    /// The source's own delivery id (`X-GitHub-Delivery`...), for deduplication.
+    pub dedup_key: Option<String>,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub target: String,
+    pub rule: String,
+    /// The HTTP bodies to POST, in order (a long message may be several parts).
+    pub bodies: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    Stored,
+    /// The route saw this delivery id within [`DEDUP_WINDOW`]: nothing was queued.
+    Duplicate { original: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Delivered => "delivered",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "pending" => Ok(Status::Pending),
+            "delivered" => Ok(Status::Delivered),
+            "dead" => Ok(Status::Dead),
+            _ => Err(format!(
+                "status `{text}` is not one of pending, delivered, dead"
+            )),
+        }
+    }
+}
+
+/// A stored delivery, as delivery works on it and operators list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_id: String,
+    pub route: String,
+    pub target: String,
+    pub rule: String,
+    pub status: Status,
+    pub bodies: Vec<String>,
+    /// Parts already accepted by the target; a retry resumes after them.
+    pub parts_sent: usize,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    /// Start of the retry budget: when the delivery was created or last replayed.
+    pub since: Timestamp,
+    pub next_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+/// What one delivery attempt left behind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// Some parts went out; more remain.
+    Progress { parts_sent: usize },
+    Delivered,
+    Retry {
+        parts_sent: usize,
+        next_at: Timestamp,
+        error: String,
+    },
+    Dead { parts_sent: usize, error: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<Status>,
+    pub targets: Vec<String>,
+    /// Newest first, at most this many (0: no limit).
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    Ids(Vec<i64>),
+    AllDead,
+}
+
+/// One target's queue, for `/metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueStats {
+    pub target: String,
+    pub depth: u64,
+    pub oldest: Option<Timestamp>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the outbox is unavailable: {0}")]
+    Unavailable(String),
+    #[error("no delivery with id {0}")]
+    NotFound(i64),
+    #[error("delivery {0} is still pending: only delivered or dead deliveries can be replayed")]
+    StillPending(i64),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Stores the event's deliveries durably, or recognises a duplicate.
+    async fn accept(&self, event: NewEvent) -> Result<Accepted, StoreError>;
+    /// The oldest pending delivery of `target`: the head of its FIFO queue.
+    async fn head(&self, target: &str) -> Result<Option<Delivery>, StoreError>;
+    async fn update(&self, id: i64, update: Update) -> Result<(), StoreError>;
+    async fn list(&self, filter: &Filter) -> Result<Vec<Delivery>, StoreError>;
+    /// Puts deliveries back at the tail of their targets' queues with a fresh retry
+    /// budget; returns the ids replayed.
+    async fn replay(&self, which: Replay) -> Result<Vec<i64>, StoreError>;
+    async fn queues(&self) -> Result<Vec<QueueStats>, StoreError>;
+    /// Reachable and answering, for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the store the config names, creating it on first start.
+pub async fn open(store: &config::Store) -> anyhow::Result<Arc<dyn Store>> {
+    match store {
+        config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        config::Store::Postgres(_) => anyhow::bail!(
+            "the PostgreSQL store is not built yet: use store: sqlite://PATH for now"
+        ),
+    }
+}

@@ -1,0 +1,446 @@
+//! The embedded outbox: one SQLite file in WAL mode with `synchronous = FULL`, so a
+//! row is on disk before ingress answers 202. One writer thread owns every write and
+//! commits whatever arrived while the previous commit was syncing in one transaction:
+//! concurrent requests share an fsync instead of queueing behind one each.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use tokio::sync::oneshot;
+
+use super::{
+    Accepted, Delivery, Filter, NewEvent, QueueStats, Replay, Store, StoreError, Update,
+    DEDUP_WINDOW,
+};
+
+/// How long a write waits for a lock another process holds before the store reports
+/// itself unavailable (ingress then answers 503 and the sender retries).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most jobs folded into one transaction.
+const MAX_BATCH: usize = 1024;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Delivered rows are kept this long for `deliveries list`, then pruned.
+const KEEP_DELIVERED: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    id          INTEGER PRIMARY KEY,
+    seq         INTEGER NOT NULL,   -- queue order: a replay moves a delivery to the tail
+    event_id    TEXT NOT NULL,
+    route       TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    bodies      TEXT NOT NULL,      -- JSON array of the HTTP bodies, in order
+    parts_sent  INTEGER NOT NULL DEFAULT 0,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,   -- unix milliseconds, as every time here
+    since       INTEGER NOT NULL,
+    next_at     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    last_error  TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (target, seq) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (seq);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, id);
+CREATE TABLE IF NOT EXISTS seen (
+    route     TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    event_id  TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (route, key)
+);
+PRAGMA user_version = 1;
+";
+
+const COLUMNS: &str = "id, event_id, route, target, rule, status, bodies, parts_sent, attempts, \
+                       created_at, since, next_at, updated_at, last_error";
+
+/// Replies to one job once its transaction committed (or failed to).
+type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// A write; it gets no connection when the transaction could not even begin.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Finish + Send>;
+
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the store's folder {}", dir.display()))?;
+        }
+        let writer = connect(path)
+            .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
+        writer
+            .execute_batch(SCHEMA)
+            .with_context(|| format!("cannot create tables in {}", path.display()))?;
+        let reader = connect(path)?;
+        let (jobs, queue) = mpsc::channel();
+        thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(&writer, &queue))?;
+        Ok(Self {
+            jobs,
+            reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+
+    /// Runs `op` inside the next batched transaction and answers once it committed.
+    async fn write<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => in_savepoint(conn, op),
+                None => Err(unavailable("could not begin a transaction")),
+            };
+            Box::new(move |committed| {
+                let _ = reply.send(committed.and(result));
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| unavailable("the writer thread stopped"))?;
+        answer
+            .await
+            .map_err(|_| unavailable("the writer thread stopped"))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = Arc::clone(&self.reader);
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            op(&conn).map_err(StoreError::from)
+        })
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+    }
+}
+
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn unavailable(message: impl Into<String>) -> StoreError {
+    StoreError::Unavailable(message.into())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        unavailable(err.to_string())
+    }
+}
+
+/// One failing job must not undo the others in its batch.
+fn in_savepoint<T>(
+    conn: &Connection,
+    op: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = op(conn);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end)?;
+    result
+}
+
+fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Job>) {
+    let mut last_prune = std::time::Instant::now();
+    loop {
+        let first = match queue.recv_timeout(PRUNE_EVERY) {
+            Ok(job) => Some(job),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let batch: Vec<Job> = first
+            .into_iter()
+            .chain(std::iter::from_fn(|| queue.try_recv().ok()))
+            .take(MAX_BATCH)
+            .collect();
+        let begun = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let finishers: Vec<Finish> = batch
+            .into_iter()
+            .map(|job| job(begun.then_some(conn)))
+            .collect();
+        if begun && last_prune.elapsed() >= PRUNE_EVERY {
+            if let Err(err) = prune(conn) {
+                tracing::warn!(%err, "pruning old deliveries failed");
+            }
+            last_prune = std::time::Instant::now();
+        }
+        let committed = if begun {
+            conn.execute_batch("COMMIT").map_err(|err| {
+                let _ = conn.execute_batch("ROLLBACK");
+                StoreError::from(err)
+            })
+        } else {
+            Err(unavailable("the database is locked or cannot be written"))
+        };
+        for finish in finishers {
+            let outcome = match &committed {
+                Ok(()) => Ok(()),
+                Err(err) => Err(unavailable(err.to_string())),
+            };
+            finish(outcome);
+        }
+    }
+}
+
+fn prune(conn: &Connection) -> rusqlite::Result<()> {
+    let now = Timestamp::now();
+    conn.execute("DELETE FROM seen WHERE at < ?1", [millis(now - DEDUP_WINDOW)])?;
+    conn.execute(
+        "DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?1",
+        [millis(now - KEEP_DELIVERED)],
+    )?;
+    Ok(())
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn delivery(row: &Row) -> rusqlite::Result<Delivery> {
+    let status: String = row.get("status")?;
+    let bodies: String = row.get("bodies")?;
+    let bad = |col: &str, err: String| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("column {col}: {err}").into(),
+        )
+    };
+    Ok(Delivery {
+        id: row.get("id")?,
+        event_id: row.get("event_id")?,
+        route: row.get("route")?,
+        target: row.get("target")?,
+        rule: row.get("rule")?,
+        status: status.parse().map_err(|e| bad("status", e))?,
+        bodies: serde_json::from_str(&bodies).map_err(|e| bad("bodies", e.to_string()))?,
+        parts_sent: row.get::<_, i64>("parts_sent")?.try_into().unwrap_or(0),
+        attempts: row.get("attempts")?,
+        created_at: timestamp(row.get("created_at")?),
+        since: timestamp(row.get("since")?),
+        next_at: timestamp(row.get("next_at")?),
+        updated_at: timestamp(row.get("updated_at")?),
+        last_error: row.get("last_error")?,
+    })
+}
+
+fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries", [], |r| {
+        r.get(0)
+    })
+}
+
+fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
+    let now = Timestamp::now();
+    if let Some(key) = &event.dedup_key {
+        let original: Option<String> = conn
+            .query_row(
+                "SELECT event_id FROM seen WHERE route = ?1 AND key = ?2 AND at >= ?3",
+                params![event.route, key, millis(now - DEDUP_WINDOW)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(original) = original {
+            return Ok(Accepted::Duplicate { original });
+        }
+        conn.execute(
+            "INSERT OR REPLACE INTO seen (route, key, event_id, at) VALUES (?1, ?2, ?3, ?4)",
+            params![event.route, key, event.id, millis(now)],
+        )?;
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
+         created_at, since, next_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7, ?7, ?7)",
+    )?;
+    for d in &event.deliveries {
+        let bodies = serde_json::to_string(&d.bodies).map_err(|e| unavailable(e.to_string()))?;
+        insert.execute(params![
+            next_seq(conn)?,
+            event.id,
+            event.route,
+            d.target,
+            d.rule,
+            bodies,
+            millis(now)
+        ])?;
+    }
+    Ok(Accepted::Stored)
+}
+
+fn update(conn: &Connection, id: i64, update: &Update) -> Result<(), StoreError> {
+    let now = millis(Timestamp::now());
+    let changed = match update {
+        Update::Progress { parts_sent } => conn.execute(
+            "UPDATE deliveries SET parts_sent = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, *parts_sent as i64, now],
+        )?,
+        Update::Delivered => conn.execute(
+            "UPDATE deliveries SET status = 'delivered', parts_sent = \
+             json_array_length(bodies), attempts = attempts + 1, updated_at = ?2, \
+             last_error = NULL WHERE id = ?1",
+            params![id, now],
+        )?,
+        Update::Retry {
+            parts_sent,
+            next_at,
+            error,
+        } => conn.execute(
+            "UPDATE deliveries SET parts_sent = ?2, attempts = attempts + 1, next_at = ?3, \
+             updated_at = ?4, last_error = ?5 WHERE id = ?1",
+            params![id, *parts_sent as i64, millis(*next_at), now, error],
+        )?,
+        Update::Dead { parts_sent, error } => conn.execute(
+            "UPDATE deliveries SET status = 'dead', parts_sent = ?2, attempts = attempts + 1, \
+             updated_at = ?3, last_error = ?4 WHERE id = ?1",
+            params![id, *parts_sent as i64, now, error],
+        )?,
+    };
+    if changed == 0 {
+        return Err(StoreError::NotFound(id));
+    }
+    Ok(())
+}
+
+fn replay(conn: &Connection, which: &Replay) -> Result<Vec<i64>, StoreError> {
+    let ids: Vec<i64> = match which {
+        Replay::AllDead => {
+            let mut stmt =
+                conn.prepare("SELECT id FROM deliveries WHERE status = 'dead' ORDER BY seq")?;
+            let ids = stmt.query_map([], |r| r.get(0))?;
+            ids.collect::<rusqlite::Result<_>>()?
+        }
+        Replay::Ids(ids) => ids.clone(),
+    };
+    let now = millis(Timestamp::now());
+    for &id in &ids {
+        let status: Option<String> = conn
+            .query_row("SELECT status FROM deliveries WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        // A dead delivery resumes after the parts the target took; a delivered one is
+        // sent again whole, since that is what replaying it asks for.
+        let parts_sent = match status.as_deref() {
+            None => return Err(StoreError::NotFound(id)),
+            Some("pending") => return Err(StoreError::StillPending(id)),
+            Some("dead") => "parts_sent",
+            Some(_) => "0",
+        };
+        conn.execute(
+            &format!(
+                "UPDATE deliveries SET status = 'pending', seq = ?2, parts_sent = {parts_sent}, \
+                 attempts = 0, since = ?3, next_at = ?3, updated_at = ?3 WHERE id = ?1"
+            ),
+            params![id, next_seq(conn)?, now],
+        )?;
+    }
+    Ok(ids)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn accept(&self, event: NewEvent) -> Result<Accepted, StoreError> {
+        self.write(move |conn| accept(conn, &event)).await
+    }
+
+    async fn head(&self, target: &str) -> Result<Option<Delivery>, StoreError> {
+        let target = target.to_string();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM deliveries WHERE target = ?1 AND status = 'pending' \
+                 ORDER BY seq LIMIT 1"
+            ))?
+            .query_row([target], delivery)
+            .optional()
+        })
+        .await
+    }
+
+    async fn update(&self, id: i64, change: Update) -> Result<(), StoreError> {
+        self.write(move |conn| update(conn, id, &change)).await
+    }
+
+    async fn list(&self, filter: &Filter) -> Result<Vec<Delivery>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |conn| {
+            let mut sql = format!("SELECT {COLUMNS} FROM deliveries WHERE 1 = 1");
+            let mut args: Vec<String> = Vec::new();
+            if let Some(status) = filter.status {
+                args.push(status.name().to_string());
+                sql += &format!(" AND status = ?{}", args.len());
+            }
+            if !filter.targets.is_empty() {
+                let first = args.len() + 1;
+                args.extend(filter.targets.iter().cloned());
+                let marks: Vec<String> = (first..=args.len()).map(|i| format!("?{i}")).collect();
+                sql += &format!(" AND target IN ({})", marks.join(", "));
+            }
+            sql += " ORDER BY id DESC";
+            if filter.limit > 0 {
+                sql += &format!(" LIMIT {}", filter.limit);
+            }
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), delivery)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn replay(&self, which: Replay) -> Result<Vec<i64>, StoreError> {
+        self.write(move |conn| replay(conn, &which)).await
+    }
+
+    async fn queues(&self) -> Result<Vec<QueueStats>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT target, COUNT(*), MIN(created_at) FROM deliveries \
+                 WHERE status = 'pending' GROUP BY target",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(QueueStats {
+                    target: r.get(0)?,
+                    depth: r.get::<_, i64>(1)?.try_into().unwrap_or(0),
+                    oldest: r.get::<_, Option<i64>>(2)?.map(timestamp),
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+}
