@@ -18,10 +18,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod deliver;
 pub mod diagnostic;
 pub mod mapping;
 pub mod store;
 pub mod markdown;
+pub mod metrics;
 pub mod target;
 pub mod verify;
 pub mod yaml;

@@ -1,0 +1,312 @@
+//! Delivery: one worker per target drains its FIFO queue from the outbox, at the
+//! target's rate, retrying with backoff. Workers share nothing but the store and the
+//! HTTP client, so a slow, throttled or dead target never delays the others.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use jiff::Timestamp;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::config::{Config, Rate, Target};
+use crate::metrics::{DeliveryResult, Metrics};
+use crate::store::{Delivery, Store, Update};
+use crate::target::Kind;
+
+pub mod retry;
+
+use retry::{Attempt, Verdict};
+
+/// How often an idle worker looks at the store anyway, so a replay made by another
+/// process (`hookbridge deliveries replay`) is picked up.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Pause after the store failed, before asking again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+/// How much of a refusal's body is kept in `last_error`.
+const DETAIL_LIMIT: usize = 300;
+/// Reading stops here: a target that streams garbage costs no more than this.
+const READ_LIMIT: usize = 64 * 1024;
+
+/// Wakes a target's worker when ingress queued something for it.
+#[derive(Debug, Clone, Default)]
+pub struct Wakers(HashMap<String, Arc<Notify>>);
+
+impl Wakers {
+    pub fn wake(&self, target: &str) {
+        if let Some(notify) = self.0.get(target) {
+            notify.notify_one();
+        }
+    }
+}
+
+/// Starts one worker per target that can send; they stop when `shutdown` turns true,
+/// leaving whatever is queued in the store for the next start.
+pub fn start(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    metrics: &Arc<Metrics>,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<(Wakers, Vec<JoinHandle<()>>)> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("hookbridge/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let mut wakers = HashMap::new();
+    let mut handles = Vec::new();
+    for (name, target) in &config.targets {
+        if target.url.is_none() && target.kind != Kind::Preview {
+            continue;
+        }
+        let wake = Arc::new(Notify::new());
+        wakers.insert(name.clone(), Arc::clone(&wake));
+        let worker = Worker {
+            name: name.clone(),
+            target: target.clone(),
+            store: Arc::clone(store),
+            client: client.clone(),
+            metrics: Arc::clone(metrics),
+            limiter: target.rate_limit.map(limiter),
+            wake,
+        };
+        handles.push(tokio::spawn(worker.run(shutdown.clone())));
+    }
+    Ok((Wakers(wakers), handles))
+}
+
+/// Evenly spaced sends, no bursts: "1/s" is one every second, "60/min" too.
+fn limiter(rate: Rate) -> DefaultDirectRateLimiter {
+    let period = rate.per / rate.count.max(1);
+    let quota = Quota::with_period(period.max(Duration::from_micros(1)))
+        .expect("period is positive")
+        .allow_burst(NonZeroU32::MIN);
+    RateLimiter::direct(quota)
+}
+
+struct Worker {
+    name: String,
+    target: Target,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    metrics: Arc<Metrics>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    wake: Arc<Notify>,
+}
+
+/// Sleeps for `wait`, or less if the process is stopping; false when it is.
+async fn pause(shutdown: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+    if *shutdown.borrow() {
+        return false;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(wait) => true,
+        _ = shutdown.changed() => false,
+    }
+}
+
+impl Worker {
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let head = match self.store.head(&self.name).await {
+                Ok(head) => head,
+                Err(err) => {
+                    tracing::warn!(target_name = %self.name, %err, "cannot read the queue; delivery pauses until the store answers");
+                    pause(&mut shutdown, STORE_RETRY).await;
+                    continue;
+                }
+            };
+            let Some(delivery) = head else {
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            };
+            let now = Timestamp::now();
+            if delivery.next_at > now {
+                let wait = Duration::try_from(delivery.next_at.duration_since(now))
+                    .unwrap_or(Duration::ZERO);
+                pause(&mut shutdown, wait).await;
+                continue;
+            }
+            let span = tracing::info_span!("delivery", id = delivery.id, event = %delivery.event_id, target_name = %self.name);
+            self.deliver(delivery, &mut shutdown)
+                .instrument(span)
+                .await;
+        }
+    }
+
+    async fn deliver(&self, delivery: Delivery, shutdown: &mut watch::Receiver<bool>) {
+        let mut parts_sent = delivery.parts_sent;
+        while parts_sent < delivery.bodies.len() {
+            if !self.pace(shutdown).await {
+                if parts_sent > delivery.parts_sent {
+                    self.record(delivery.id, Update::Progress { parts_sent })
+                        .await;
+                }
+                return;
+            }
+            let attempt = self.send(&delivery.bodies[parts_sent]).await;
+            let verdict = retry::judge(
+                &attempt,
+                &self.target.retry,
+                delivery.attempts,
+                delivery.since,
+                Timestamp::now(),
+                fastrand::f64(),
+            );
+            match verdict {
+                Verdict::Delivered => parts_sent += 1,
+                Verdict::Retry { at, error } => {
+                    tracing::warn!(%error, attempt = delivery.attempts + 1, next_at = %at, "delivery failed; will retry");
+                    self.metrics.delivery(&self.name, DeliveryResult::Retried);
+                    let update = Update::Retry {
+                        parts_sent,
+                        next_at: at,
+                        error,
+                    };
+                    self.record(delivery.id, update).await;
+                    return;
+                }
+                Verdict::Dead { error } => {
+                    tracing::error!(%error, "delivery is dead; replay it once the cause is fixed");
+                    self.metrics.delivery(&self.name, DeliveryResult::Dead);
+                    self.record(delivery.id, Update::Dead { parts_sent, error })
+                        .await;
+                    return;
+                }
+            }
+        }
+        if self.record(delivery.id, Update::Delivered).await {
+            let latency = Timestamp::now().duration_since(delivery.created_at);
+            self.metrics.delivery(&self.name, DeliveryResult::Delivered);
+            self.metrics
+                .delivered_after(&self.name, latency.as_secs_f64().max(0.0));
+            tracing::info!(parts = delivery.bodies.len(), "delivered");
+        }
+    }
+
+    /// Waits for the rate limit's next slot; false when the process is stopping.
+    async fn pace(&self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let Some(limiter) = &self.limiter else {
+            return !*shutdown.borrow();
+        };
+        loop {
+            match limiter.check() {
+                Ok(()) => return true,
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(DefaultClock::default().now());
+                    if !pause(shutdown, wait).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A store that cannot record the outcome leaves the delivery pending: it is sent
+    /// again later, which at-least-once delivery allows.
+    async fn record(&self, id: i64, update: Update) -> bool {
+        match self.store.update(id, update).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(%err, "cannot record the delivery's outcome; it stays pending");
+                tokio::time::sleep(STORE_RETRY).await;
+                false
+            }
+        }
+    }
+
+    async fn send(&self, body: &str) -> Attempt {
+        let Some(url) = &self.target.url else {
+            // Preview keeps the message in the store, where people read it.
+            return Attempt::Answered {
+                status: 200,
+                retry_after: None,
+                detail: String::new(),
+            };
+        };
+        let sent = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned())
+            .timeout(self.target.timeout)
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(err) => return Attempt::Failed(self.failure(err)),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, Timestamp::now()));
+        let mut detail = Vec::new();
+        let mut read = 0;
+        while read < READ_LIMIT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    read += chunk.len();
+                    let room = DETAIL_LIMIT.saturating_sub(detail.len());
+                    detail.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                }
+                Ok(None) => break,
+                // The status already says what happened; a broken body adds nothing.
+                Err(_) => break,
+            }
+        }
+        Attempt::Answered {
+            status,
+            retry_after,
+            detail: String::from_utf8_lossy(&detail).trim().to_string(),
+        }
+    }
+
+    /// The URL is left out: a webhook URL is itself the secret that lets one post.
+    fn failure(&self, err: reqwest::Error) -> String {
+        let what = if err.is_timeout() {
+            format!(
+                "no answer within the {}s timeout",
+                self.target.timeout.as_secs_f64()
+            )
+        } else if err.is_connect() {
+            "cannot connect".to_string()
+        } else {
+            "the request failed".to_string()
+        };
+        let mut text = what;
+        let err = err.without_url();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            text += &format!(": {cause}");
+            source = cause.source();
+        }
+        text
+    }
+}
+
+/// Deliveries queued for targets this config cannot send to stay in the store; say so
+/// at start rather than let them wait unseen.
+pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
+    let Ok(queues) = store.queues().await else {
+        return;
+    };
+    for queue in queues {
+        let why = match config.targets.get(&queue.target) {
+            None => "is no longer in the config",
+            Some(t) if t.url.is_none() && t.kind != Kind::Preview => "has no url (it is off)",
+            Some(_) => continue,
+        };
+        tracing::warn!(target_name = %queue.target, pending = queue.depth, "target {why}: its pending deliveries wait until it is back");
+    }
+}

@@ -1,0 +1,194 @@
+//! Prometheus metrics: what the person on call graphs and alerts on. Counters move as
+//! events and deliveries happen; queue gauges are read from the store at each scrape,
+//! so they hold across restarts and whoever else drains the outbox.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use crate::store::QueueStats;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    route: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    target: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabel {
+    target: String,
+}
+
+type HistogramFamily = Family<TargetLabel, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    events: Family<EventLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    latency: HistogramFamily,
+    depth: Family<TargetLabel, Gauge>,
+    oldest: Family<TargetLabel, Gauge<f64, AtomicU64>>,
+}
+
+/// What became of a delivery attempt, as counted per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryResult {
+    Queued,
+    Delivered,
+    Retried,
+    Dead,
+}
+
+impl DeliveryResult {
+    fn name(self) -> &'static str {
+        match self {
+            DeliveryResult::Queued => "queued",
+            DeliveryResult::Delivered => "delivered",
+            DeliveryResult::Retried => "retried",
+            DeliveryResult::Dead => "dead",
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("hookbridge");
+        let events = Family::default();
+        registry.register(
+            "events",
+            "Webhooks received, by route and outcome",
+            events.clone(),
+        );
+        let deliveries = Family::default();
+        registry.register(
+            "deliveries",
+            "Deliveries queued, delivered, retried and dead, by target",
+            deliveries.clone(),
+        );
+        // 10 ms to about 45 h: a delivery can wait out a whole day of retries.
+        let latency: HistogramFamily =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.01, 4.0, 13)));
+        registry.register(
+            "delivery_latency_seconds",
+            "Time from accepting an event to the target taking its delivery",
+            latency.clone(),
+        );
+        let depth = Family::default();
+        registry.register(
+            "queue_depth",
+            "Pending deliveries per target",
+            depth.clone(),
+        );
+        let oldest = Family::default();
+        registry.register(
+            "queue_oldest_pending_seconds",
+            "Age of the oldest pending delivery per target (0 when none)",
+            oldest.clone(),
+        );
+        Self {
+            registry,
+            events,
+            deliveries,
+            latency,
+            depth,
+            oldest,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn event(&self, route: &str, outcome: &str) {
+        self.events
+            .get_or_create(&EventLabels {
+                route: route.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn delivery(&self, target: &str, result: DeliveryResult) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                target: target.to_string(),
+                result: result.name().to_string(),
+            })
+            .inc();
+    }
+
+    pub fn delivered_after(&self, target: &str, seconds: f64) {
+        self.latency.get_or_create(&label(target)).observe(seconds);
+    }
+
+    /// Every target named gets a gauge, so an empty queue reads 0 rather than vanishing.
+    pub fn set_queues<'a>(
+        &self,
+        targets: impl IntoIterator<Item = &'a str>,
+        stats: &[QueueStats],
+        now: jiff::Timestamp,
+    ) {
+        for target in targets {
+            let queue = stats.iter().find(|s| s.target == target);
+            let depth = queue.map_or(0, |q| q.depth);
+            let age = queue
+                .and_then(|q| q.oldest)
+                .map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));
+            self.depth
+                .get_or_create(&label(target))
+                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+            self.oldest.get_or_create(&label(target)).set(age);
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+fn label(target: &str) -> TargetLabel {
+    TargetLabel {
+        target: target.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_counters_and_queue_gauges() {
+        let metrics = Metrics::default();
+        metrics.event("jira", "accepted");
+        metrics.delivery("chat", DeliveryResult::Dead);
+        let now = jiff::Timestamp::now();
+        let stats = [QueueStats {
+            target: "chat".into(),
+            depth: 3,
+            oldest: Some(now - jiff::SignedDuration::from_secs(90)),
+        }];
+        metrics.set_queues(["chat", "idle"], &stats, now);
+        let text = metrics.encode();
+        for line in [
+            r#"hookbridge_events_total{route="jira",outcome="accepted"} 1"#,
+            r#"hookbridge_deliveries_total{target="chat",result="dead"} 1"#,
+            r#"hookbridge_queue_depth{target="chat"} 3"#,
+            r#"hookbridge_queue_depth{target="idle"} 0"#,
+            r#"hookbridge_queue_oldest_pending_seconds{target="chat"} 90.0"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
+}
