@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod deliveries;
 mod render;
+mod serve;
 mod test;
 
 #[derive(Debug, Parser)]
@@ -16,7 +18,6 @@ mod test;
     version,
     about = "Webhook adapter gateway: JSON webhooks in, chat messages out"
 )]
-#[command(arg_required_else_help = true)]
 pub struct Cli {
     /// The config file; relative paths inside it start from its folder.
     #[arg(
@@ -26,24 +27,33 @@ pub struct Cli {
         value_name = "PATH"
     )]
     config: PathBuf,
+    /// Without a command, the gateway serves.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gateway: receive webhooks, store them, deliver them.
+    Serve(serve::Args),
     /// Validate the config and every mapping it names (or only the MAPPING files given).
     Check(check::Args),
     /// Print the HTTP bodies a target kind would receive for a payload, one per line.
     Render(render::Args),
     /// Run the `tests:` of mapping files (all the config names, or the MAPPING files given).
     Test(test::Args),
+    /// Inspect and replay the outbox.
+    #[command(subcommand)]
+    Deliveries(deliveries::Command),
 }
 
 /// Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 render matched no rule.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let serve_by_default = Command::Serve(serve::Args::default());
+    let result = match cli.command.as_ref().unwrap_or(&serve_by_default) {
+        Command::Serve(args) => serve::run(&cli.config, args),
+        Command::Deliveries(command) => deliveries::run(&cli.config, command),
         Command::Check(args) => check::run(&cli.config, args),
         Command::Render(args) => render::run(args),
         Command::Test(args) => test::run(&cli.config, args),

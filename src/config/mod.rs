@@ -42,7 +42,7 @@ struct RawConfig {
 struct RawServer {
     max_body: Option<Spanned<String>>,
     max_connections: Option<Spanned<String>>,
-    header_timeout: Option<Spanned<String>>,
+    read_timeout: Option<Spanned<String>>,
     shutdown_grace: Option<Spanned<String>>,
 }
 
@@ -73,8 +73,8 @@ pub struct Server {
     /// Default body limit; a route may set its own.
     pub max_body: usize,
     pub max_connections: usize,
-    /// A client that has not sent its request headers by then is disconnected.
-    pub header_timeout: Duration,
+    /// A client gets this long to send its headers, and again its body.
+    pub read_timeout: Duration,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
 }
@@ -84,7 +84,7 @@ impl Default for Server {
         Self {
             max_body: 1 << 20,
             max_connections: 1024,
-            header_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -235,7 +235,9 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         Some(s) => compile_server(&s.value, loader),
         None => Some(Server::default()),
     };
-    let default_body = server.as_ref().map_or(Server::default().max_body, |s| s.max_body);
+    let default_body = server
+        .as_ref()
+        .map_or(Server::default().max_body, |s| s.max_body);
     let mut mappings: BTreeMap<PathBuf, Option<Arc<Mapping>>> = BTreeMap::new();
     let routes: BTreeMap<String, Option<Route>> = raw
         .routes
@@ -243,7 +245,15 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         .map(|(name, r)| {
             (
                 name.clone(),
-                compile_route(name, r, &raw.targets, base, default_body, &mut mappings, loader),
+                compile_route(
+                    name,
+                    r,
+                    &raw.targets,
+                    base,
+                    default_body,
+                    &mut mappings,
+                    loader,
+                ),
             )
         })
         .collect();
@@ -314,12 +324,12 @@ fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {
             .filter(|n| *n > 0)
             .ok_or_else(|| format!("max_connections `{text}` is not a positive number"))
     });
-    let header_timeout = loader.parsed(&raw.header_timeout, parse_duration);
+    let read_timeout = loader.parsed(&raw.read_timeout, parse_duration);
     let shutdown_grace = loader.parsed(&raw.shutdown_grace, parse_duration);
     Some(Server {
         max_body: max_body?.unwrap_or(defaults.max_body),
         max_connections: max_connections?.unwrap_or(defaults.max_connections),
-        header_timeout: header_timeout?.unwrap_or(defaults.header_timeout),
+        read_timeout: read_timeout?.unwrap_or(defaults.read_timeout),
         shutdown_grace: shutdown_grace?.unwrap_or(defaults.shutdown_grace),
     })
 }

@@ -201,7 +201,6 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
     Ok(Rate { count, per })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

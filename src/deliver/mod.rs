@@ -137,9 +137,7 @@ impl Worker {
                 continue;
             }
             let span = tracing::info_span!("delivery", id = delivery.id, event = %delivery.event_id, target_name = %self.name);
-            self.deliver(delivery, &mut shutdown)
-                .instrument(span)
-                .await;
+            self.deliver(delivery, &mut shutdown).instrument(span).await;
         }
     }
 

@@ -22,13 +22,8 @@ pub enum Attempt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Delivered,
-    Retry {
-        at: Timestamp,
-        error: String,
-    },
-    Dead {
-        error: String,
-    },
+    Retry { at: Timestamp, error: String },
+    Dead { error: String },
 }
 
 /// Decides an attempt's fate. `random` in [0, 1) draws the jitter; `attempts` counts

@@ -42,7 +42,9 @@ pub struct NewDelivery {
 pub enum Accepted {
     Stored,
     /// The route saw this delivery id within [`DEDUP_WINDOW`]: nothing was queued.
-    Duplicate { original: String },
+    Duplicate {
+        original: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,14 +111,19 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
     /// Some parts went out; more remain.
-    Progress { parts_sent: usize },
+    Progress {
+        parts_sent: usize,
+    },
     Delivered,
     Retry {
         parts_sent: usize,
         next_at: Timestamp,
         error: String,
     },
-    Dead { parts_sent: usize, error: String },
+    Dead {
+        parts_sent: usize,
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -171,8 +178,8 @@ pub trait Store: Send + Sync {
 pub async fn open(store: &config::Store) -> anyhow::Result<Arc<dyn Store>> {
     match store {
         config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        config::Store::Postgres(_) => anyhow::bail!(
-            "the PostgreSQL store is not built yet: use store: sqlite://PATH for now"
-        ),
+        config::Store::Postgres(_) => {
+            anyhow::bail!("the PostgreSQL store is not built yet: use store: sqlite://PATH for now")
+        }
     }
 }

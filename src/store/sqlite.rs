@@ -124,7 +124,9 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let reader = Arc::clone(&self.reader);
         tokio::task::spawn_blocking(move || {
-            let conn = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let conn = reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             op(&conn).map_err(StoreError::from)
         })
         .await
@@ -210,7 +212,10 @@ fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Job>) {
 
 fn prune(conn: &Connection) -> rusqlite::Result<()> {
     let now = Timestamp::now();
-    conn.execute("DELETE FROM seen WHERE at < ?1", [millis(now - DEDUP_WINDOW)])?;
+    conn.execute(
+        "DELETE FROM seen WHERE at < ?1",
+        [millis(now - DEDUP_WINDOW)],
+    )?;
     conn.execute(
         "DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?1",
         [millis(now - KEEP_DELIVERED)],
@@ -255,9 +260,11 @@ fn delivery(row: &Row) -> rusqlite::Result<Delivery> {
 }
 
 fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries", [], |r| {
-        r.get(0)
-    })
+    conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries",
+        [],
+        |r| r.get(0),
+    )
 }
 
 fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {

@@ -1,0 +1,56 @@
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines (the default).
+    #[default]
+    Human,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Log format; HOOKBRIDGE_LOG_FORMAT=json does the same. HOOKBRIDGE_LOG sets the
+    /// level filter (default: info).
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let format = args.log_format.unwrap_or_else(|| {
+        match std::env::var("HOOKBRIDGE_LOG_FORMAT").as_deref() {
+            Ok("json") => LogFormat::Json,
+            _ => LogFormat::Human,
+        }
+    });
+    init_logging(format);
+    let (config, warnings) = Config::load(config)?;
+    for warning in warnings.iter() {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(crate::server::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("HOOKBRIDGE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}

@@ -1,0 +1,194 @@
+//! The gateway process: HTTP ingress and operations endpoints on hyper, the delivery
+//! workers, and an orderly stop that leaves queued work in the store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::deliver::{self, Wakers};
+use crate::metrics::Metrics;
+use crate::store::{self, Store};
+
+mod ingress;
+mod ops;
+
+/// What every handler shares.
+pub struct Gateway {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub wakers: Wakers,
+}
+
+/// A started gateway: its address, and the handle that stops it.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to `shutdown_grace`), and
+    /// lets each worker finish its current attempt. Queued work stays in the store.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+    }
+}
+
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    use anyhow::Context as _;
+    let config = Arc::new(config);
+    let store = store::open(&config.store).await?;
+    store
+        .ping()
+        .await
+        .context("the store does not answer at start")?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let metrics = Arc::new(Metrics::default());
+    let (stop, stopping) = watch::channel(false);
+    deliver::warn_about_stranded(&config, store.as_ref()).await;
+    let (wakers, workers) = deliver::start(&config, &store, &metrics, &stopping)?;
+    let gateway = Arc::new(Gateway {
+        config: Arc::clone(&config),
+        store,
+        metrics,
+        wakers,
+    });
+    let server = tokio::spawn(accept_loop(listener, router(gateway), config, stopping));
+    tracing::info!(%addr, "listening");
+    Ok(Running {
+        addr,
+        stop,
+        server,
+        workers,
+    })
+}
+
+fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route(
+            "/hooks/{route}",
+            post(ingress::hook).fallback(|| async {
+                error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "webhooks are sent with POST",
+                )
+            }),
+        )
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/preview", get(ops::preview))
+        .route("/api/deliveries", get(ops::list))
+        .route("/api/deliveries/replay", post(ops::replay_dead))
+        .route("/api/deliveries/{id}/replay", post(ops::replay_one))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not found: webhooks go to POST /hooks/{route}",
+            )
+        })
+        .with_state(gateway)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    config: Arc<Config>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(config.server.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.server.read_timeout);
+    loop {
+        // At the connection limit, new clients wait in the kernel's backlog.
+        let permit = tokio::select! {
+            permit = Arc::clone(&connections).acquire_owned() => permit,
+            _ = stopping.changed() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopping.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of file descriptors and the like: back off rather than spin.
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("stopping: no new connections; finishing requests in flight");
+    if tokio::time::timeout(config.server.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after shutdown_grace; closing them");
+    }
+}
+
+/// Runs until SIGTERM or SIGINT, then stops in order.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    wait_for_signal().await?;
+    tracing::info!("signal received; shutting down");
+    running.stop().await;
+    tracing::info!("stopped; queued deliveries stay in the store for the next start");
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        result = tokio::signal::ctrl_c() => result?,
+    }
+    Ok(())
+}
+
+pub(crate) fn reply(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Error bodies are `{"error": "..."}` and say what to do; they never hold a secret.
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    reply(status, &json!({"error": message.into()}))
+}

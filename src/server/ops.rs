@@ -1,0 +1,192 @@
+//! Operations: health, readiness, metrics, the preview page, and the admin API that
+//! lists and replays deliveries behind the Bearer token.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::{error, reply, Gateway};
+use crate::store::{Filter, Replay, Status, StoreError};
+use crate::target::Kind;
+
+pub async fn healthz() -> Response {
+    reply(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+    match gateway.store.ping().await {
+        Ok(()) => reply(StatusCode::OK, &json!({"status": "ready"})),
+        Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+    }
+}
+
+pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+    match gateway.store.queues().await {
+        Ok(stats) => gateway.metrics.set_queues(
+            gateway.config.targets.keys().map(String::as_str),
+            &stats,
+            jiff::Timestamp::now(),
+        ),
+        Err(err) => tracing::warn!(%err, "queue gauges not updated: the store does not answer"),
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        gateway.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// The newest messages kept by `preview` targets, for a person to read.
+pub async fn preview(State(gateway): State<Arc<Gateway>>) -> Response {
+    let targets: Vec<String> = gateway
+        .config
+        .targets
+        .iter()
+        .filter(|(_, t)| t.kind == Kind::Preview)
+        .map(|(name, _)| name.clone())
+        .collect();
+    let filter = Filter {
+        status: None,
+        targets: targets.clone(),
+        limit: 50,
+    };
+    let deliveries = match gateway.store.list(&filter).await {
+        Ok(d) if !targets.is_empty() => d,
+        Ok(_) => Vec::new(),
+        Err(err) => return error(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+    };
+    let mut page = String::from(
+        "<!doctype html><meta charset=utf-8><title>hookbridge preview</title>\
+         <style>body{font:15px system-ui;max-width:60rem;margin:2rem auto}\
+         article{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}\
+         pre{white-space:pre-wrap}small{color:#666}</style>\
+         <h1>Preview</h1><p>The newest 50 messages sent to preview targets. Reload to see more.</p>",
+    );
+    if deliveries.is_empty() {
+        page += "<p><em>Nothing yet: POST a webhook to /hooks/{route}.</em></p>";
+    }
+    for d in deliveries {
+        let message: serde_json::Value = d
+            .bodies
+            .first()
+            .and_then(|b| serde_json::from_str(b).ok())
+            .unwrap_or_default();
+        let field = |key: &str| message.get(key).and_then(|v| v.as_str()).unwrap_or("");
+        page += &format!(
+            "<article><small>#{} · {} · route {} · rule {}</small><h3>{}</h3><pre>{}</pre></article>",
+            d.id,
+            d.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            escape(&d.route),
+            escape(&d.rule),
+            escape(field("title")),
+            escape(field("text")),
+        );
+    }
+    Html(page).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The admin API answers only to `Authorization: Bearer <admin_token>`.
+fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+    let Some(token) = &gateway.config.admin_token else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            "the admin API is off: set admin_token in the config (HOOKBRIDGE_ADMIN_TOKEN)",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            "send Authorization: Bearer <admin_token>",
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    target: Option<String>,
+    limit: Option<usize>,
+}
+
+pub async fn list(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if let Err((status, message)) = authorize(&gateway, &headers) {
+        return error(status, message);
+    }
+    let status = match query.status.as_deref().map(str::parse::<Status>) {
+        Some(Err(message)) => return error(StatusCode::BAD_REQUEST, message),
+        Some(Ok(status)) => Some(status),
+        None => None,
+    };
+    let filter = Filter {
+        status,
+        targets: query.target.into_iter().collect(),
+        limit: query.limit.unwrap_or(100),
+    };
+    match gateway.store.list(&filter).await {
+        Ok(deliveries) => reply(StatusCode::OK, &json!({"deliveries": deliveries})),
+        Err(err) => store_error(&err),
+    }
+}
+
+pub async fn replay_one(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    replay(&gateway, &headers, Replay::Ids(vec![id])).await
+}
+
+pub async fn replay_dead(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    replay(&gateway, &headers, Replay::AllDead).await
+}
+
+async fn replay(gateway: &Gateway, headers: &HeaderMap, which: Replay) -> Response {
+    if let Err((status, message)) = authorize(gateway, headers) {
+        return error(status, message);
+    }
+    match gateway.store.replay(which).await {
+        Ok(ids) => {
+            for target in gateway.config.targets.keys() {
+                gateway.wakers.wake(target);
+            }
+            tracing::info!(?ids, "replayed");
+            reply(StatusCode::OK, &json!({"replayed": ids}))
+        }
+        Err(err) => store_error(&err),
+    }
+}
+
+fn store_error(err: &StoreError) -> Response {
+    let status = match err {
+        StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+        StoreError::StillPending(_) => StatusCode::CONFLICT,
+        StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    error(status, err.to_string())
+}
