@@ -3,6 +3,9 @@
 
 mod bodies;
 mod check;
+mod delivery;
+mod gateway;
 mod render;
+mod standin;
 mod support;
 mod test_command;
