@@ -5,6 +5,7 @@ mod bodies;
 mod check;
 mod delivery;
 mod gateway;
+mod ingress;
 mod render;
 mod standin;
 mod support;
