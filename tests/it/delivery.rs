@@ -54,6 +54,7 @@ async fn a_503_is_retried_until_delivered() {
     post_numbered(&gateway, 1).await;
     let received = chat.wait_for(3, SOON).await;
     assert!(received.iter().all(|r| number(r) == 1 && r.path == "/hook"));
+    assert_eq!(received[0].headers["content-type"], "application/json");
     let list = gateway
         .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
         .await;

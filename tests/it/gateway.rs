@@ -52,6 +52,9 @@ impl Gateway {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        for name in crate::support::CONFIG_ENV {
+            command.env_remove(name);
+        }
         for (name, value) in env {
             command.env(name, value);
         }

@@ -4,8 +4,10 @@
 mod bodies;
 mod check;
 mod delivery;
+mod durability;
 mod gateway;
 mod ingress;
+mod ops;
 mod render;
 mod standin;
 mod support;

@@ -10,6 +10,15 @@ pub fn path(relative: &str) -> PathBuf {
     repo().join(relative)
 }
 
+/// Every variable the default config reads: cleared, so tests see a fresh machine.
+pub const CONFIG_ENV: [&str; 5] = [
+    "CHIME_WEBHOOK_URL",
+    "RINGCENTRAL_WEBHOOK_URL",
+    "HOOKBRIDGE_ADMIN_TOKEN",
+    "HOOKBRIDGE_LISTEN",
+    "HOOKBRIDGE_STORE",
+];
+
 /// Runs the real binary in `dir` with `args`, feeding `stdin`; the environment is
 /// cleared of every variable the default config reads, so tests see a fresh machine.
 pub fn hookbridge(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
@@ -24,13 +33,7 @@ pub fn hookbridge(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for var in [
-        "CHIME_WEBHOOK_URL",
-        "RINGCENTRAL_WEBHOOK_URL",
-        "HOOKBRIDGE_ADMIN_TOKEN",
-        "HOOKBRIDGE_LISTEN",
-        "HOOKBRIDGE_STORE",
-    ] {
+    for var in CONFIG_ENV {
         command.env_remove(var);
     }
     let mut child = command.spawn().expect("the hookbridge binary runs");

@@ -1,0 +1,108 @@
+//! Nothing answered 202 is lost: a killed gateway restarted on the same store delivers
+//! every accepted event in order, SIGTERM leaves the queue for the next start, and a
+//! store that cannot take the write answers 503, never 202.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::delivery::{number, numbered_route, post_numbered, target};
+use crate::gateway::{all_with_status, config, scratch, Gateway};
+use crate::standin::{Answer, StandIn};
+
+const SOON: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn a_killed_gateway_delivers_every_accepted_event_after_restart() {
+    let chat = StandIn::start().await;
+    chat.otherwise(Answer::status(503));
+    let dir = scratch();
+    let targets = target(
+        "chat",
+        "ringcentral",
+        &chat.url("/hook"),
+        "    rate_limit: 1000/s\n",
+    );
+    let mut gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    for n in 0..30 {
+        post_numbered(&gateway, n).await;
+    }
+    chat.wait_for(3, SOON).await;
+    gateway.kill();
+    let failed_before = chat.received().len();
+
+    chat.otherwise(Answer::status(200));
+    let gateway = Gateway::start_with(&dir.path().join("config.yaml"), &[]);
+    gateway
+        .wait_until(SOON, |l| all_with_status(l, 30, "delivered"))
+        .await;
+    let after: Vec<u64> = chat.received()[failed_before..]
+        .iter()
+        .map(number)
+        .collect();
+    assert_eq!(
+        after,
+        (0..30).collect::<Vec<_>>(),
+        "each once, in arrival order"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_cleanly_and_the_next_start_delivers_the_queue() {
+    let chat = StandIn::start().await;
+    chat.otherwise(Answer::status(503));
+    let dir = scratch();
+    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
+    let mut gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    for n in 0..3 {
+        post_numbered(&gateway, n).await;
+    }
+    chat.wait_for(1, SOON).await;
+    let status = gateway.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM exits 0: {status:?}\n{}",
+        gateway.log()
+    );
+    assert!(gateway
+        .log()
+        .contains("queued deliveries stay in the store"));
+
+    chat.otherwise(Answer::status(200));
+    let gateway = Gateway::start_with(&dir.path().join("config.yaml"), &[]);
+    gateway
+        .wait_until(SOON, |l| all_with_status(l, 3, "delivered"))
+        .await;
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_take_the_write_answers_503() {
+    let dir = scratch();
+    let routes = numbered_route(&["preview"]);
+    let gateway = Gateway::start(dir.path(), &config("  preview: {kind: preview}\n", &routes));
+    post_numbered(&gateway, 1).await;
+
+    // Another process holds the database's write lock, as a stuck backup or a full
+    // disk would keep the write from happening.
+    let lock = rusqlite::Connection::open(dir.path().join("outbox.db")).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (status, answer) = gateway.post("t", json!({"n": 2}).to_string(), &[]).await;
+    assert_eq!(status, 503, "{answer}");
+    let error = answer["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("nothing was queued, send it again later"),
+        "{error}"
+    );
+    lock.execute_batch("ROLLBACK").unwrap();
+
+    post_numbered(&gateway, 3).await;
+    let list = gateway
+        .wait_until(SOON, |l| all_with_status(l, 2, "delivered"))
+        .await;
+    let rules: Vec<_> = list.iter().map(|d| d["bodies"][0].clone()).collect();
+    assert!(rules[0].as_str().unwrap().contains("event 1"));
+    assert!(rules[1].as_str().unwrap().contains("event 3"));
+    assert!(gateway
+        .log()
+        .contains("answering 503 so the sender retries"));
+}

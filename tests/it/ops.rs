@@ -1,0 +1,161 @@
+//! What the person on call uses: health, readiness, metrics, the preview page, the
+//! admin API's guard, `deliveries list/replay`, and the default config's first run.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::delivery::{numbered_route, post_numbered, target};
+use crate::gateway::{all_with_status, config, scratch, Gateway};
+use crate::standin::{Answer, StandIn};
+use crate::support::{hookbridge, path, text};
+
+const SOON: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn health_metrics_and_the_admin_guard() {
+    let chat = StandIn::start().await;
+    chat.otherwise(Answer::status(503));
+    let dir = scratch();
+    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
+    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    post_numbered(&gateway, 1).await;
+    chat.wait_for(2, SOON).await;
+
+    assert_eq!(gateway.get("/healthz").await.0, 200);
+    let (status, ready) = gateway.get("/readyz").await;
+    assert_eq!((status, ready.as_str()), (200, r#"{"status":"ready"}"#));
+    let (status, metrics) = gateway.get("/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        r#"hookbridge_events_total{route="t",outcome="accepted"} 1"#,
+        r#"hookbridge_deliveries_total{target="chat",result="queued"} 1"#,
+        r#"hookbridge_deliveries_total{target="chat",result="retried"}"#,
+        r#"hookbridge_queue_depth{target="chat"} 1"#,
+        r#"hookbridge_queue_oldest_pending_seconds{target="chat"}"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+
+    let client = reqwest::Client::new();
+    let unauthenticated = client
+        .get(gateway.url("/api/deliveries"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let wrong = client
+        .get(gateway.url("/api/deliveries"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let (status, body) = gateway
+        .api(Method::GET, "/api/deliveries?status=sent")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        !gateway.log().contains(crate::gateway::ADMIN_TOKEN),
+        "tokens are never logged"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_is_off_without_a_token() {
+    let dir = scratch();
+    let routes = numbered_route(&["preview"]);
+    let yaml =
+        config("  preview: {kind: preview}\n", &routes).replace("admin_token: test-token\n", "");
+    let gateway = Gateway::start(dir.path(), &yaml);
+    let (status, body) = gateway.api(Method::GET, "/api/deliveries").await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"].as_str().unwrap().contains("set admin_token"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_list_and_replay_from_the_command_line() {
+    let chat = StandIn::start().await;
+    chat.script([Answer::status(410).body("webhook deleted")]);
+    let dir = scratch();
+    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
+    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    post_numbered(&gateway, 1).await;
+    gateway
+        .wait_until(SOON, |l| all_with_status(l, 1, "dead"))
+        .await;
+
+    let list = hookbridge(
+        dir.path(),
+        &["deliveries", "list", "--status", "dead"],
+        None,
+    );
+    let listed = text(&list.stdout);
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert!(
+        listed.contains("dead") && listed.contains("HTTP 410 Gone"),
+        "{listed}"
+    );
+    let json_list = hookbridge(dir.path(), &["deliveries", "list", "--json"], None);
+    let first: serde_json::Value =
+        serde_json::from_str(text(&json_list.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"], "dead");
+
+    let replay = hookbridge(dir.path(), &["deliveries", "replay", "--all-dead"], None);
+    assert_eq!(
+        text(&replay.stdout),
+        "replayed 1 deliveries: 1\n",
+        "{}",
+        text(&replay.stderr)
+    );
+    // The running gateway notices a replay made by another process on its own.
+    gateway
+        .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
+        .await;
+    let again = hookbridge(dir.path(), &["deliveries", "replay", "7"], None);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("no delivery with id 7"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+/// The shipped config.yaml on a fresh machine: no env vars, every route to preview,
+/// and the preview page shows what a real Jira delivery became.
+#[tokio::test]
+async fn the_default_config_serves_a_readable_preview() {
+    let dir = scratch();
+    let store = format!("sqlite://{}", dir.path().join("first-run.db").display());
+    let gateway = Gateway::start_with(
+        &path("config.yaml"),
+        &[
+            ("HOOKBRIDGE_LISTEN", "127.0.0.1:0"),
+            ("HOOKBRIDGE_STORE", &store),
+            ("HOOKBRIDGE_ADMIN_TOKEN", crate::gateway::ADMIN_TOKEN),
+        ],
+    );
+    let fixture = path("fixtures/jira/issue_created.hostile-summary.json");
+    let (status, answer) = gateway
+        .post("jira", std::fs::read(fixture).unwrap(), &[])
+        .await;
+    assert_eq!(
+        (status, answer["deliveries"].clone()),
+        (202, json!(1)),
+        "{answer}"
+    );
+    gateway
+        .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
+        .await;
+    let (status, page) = gateway.get("/preview").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("rule issue-created"), "{page}");
+    assert!(
+        !page.contains("<script"),
+        "payload text is escaped on the page"
+    );
+}
