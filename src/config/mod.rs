@@ -390,7 +390,7 @@ fn compile_route(
         mappings: loaded?,
         targets: r.targets.value.iter().map(|t| t.value.clone()).collect(),
         verify: match verify {
-            Some(v) => Some(v?),
+            Some(v) => Some(v?).filter(|v| !v.is_off()),
             None => None,
         },
         max_body: max_body?.unwrap_or(default_body),

@@ -64,6 +64,16 @@ pub enum Verify {
     },
 }
 
+impl Verify {
+    /// Every secret came from an empty variable: nothing to check against.
+    pub fn is_off(&self) -> bool {
+        match self {
+            Verify::Preset { secrets, .. } | Verify::Hmac { secrets, .. } => secrets.is_empty(),
+            Verify::Token { values, .. } => values.is_empty(),
+        }
+    }
+}
+
 const KINDS: &str =
     "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, standard-webhooks, hmac or token";
 
@@ -78,6 +88,17 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
     };
     if let Some((_, preset)) = PRESETS.iter().find(|(name, _)| name == kind) {
         let secrets = secrets(value, loader)?;
+        if *preset == Preset::StandardWebhooks
+            && secrets
+                .iter()
+                .any(|s| crate::verify::standard_webhooks_key(s).is_none())
+        {
+            loader.error(
+                pos(value),
+                "a Standard Webhooks secret is base64, usually with a `whsec_` prefix, as the sender shows it",
+            );
+            return None;
+        }
         return Some(Verify::Preset {
             preset: *preset,
             secrets,
@@ -180,6 +201,16 @@ fn secrets(node: &Spanned<Tree>, loader: &mut Loader) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for item in items {
         let secret = loader.string(item)?;
+        let from_env = matches!(&item.value, Tree::String(raw) if raw.contains("${"));
+        if secret.is_empty() && from_env {
+            // Like a target's empty url: the default config can name a secret that
+            // an environment variable switches on.
+            loader.warning(
+                pos(item),
+                "this secret's variable is empty: the route accepts unsigned requests until it is set",
+            );
+            continue;
+        }
         if secret.is_empty() {
             loader.error(
                 pos(item),

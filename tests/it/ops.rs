@@ -159,3 +159,26 @@ async fn the_default_config_serves_a_readable_preview() {
         "payload text is escaped on the page"
     );
 }
+
+/// Setting a source's secret switches its route's verification on, with no edit.
+#[tokio::test]
+async fn the_default_config_verifies_once_a_secret_is_set() {
+    let dir = scratch();
+    let store = format!("sqlite://{}", dir.path().join("first-run.db").display());
+    let gateway = Gateway::start_with(
+        &path("config.yaml"),
+        &[
+            ("HOOKBRIDGE_LISTEN", "127.0.0.1:0"),
+            ("HOOKBRIDGE_STORE", &store),
+            ("GITHUB_WEBHOOK_SECRET", "s3cret"),
+        ],
+    );
+    let (status, body) = gateway
+        .post("github", r#"{"zen": "hi"}"#, &[("X-GitHub-Event", "ping")])
+        .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = gateway
+        .post("gitlab", r#"{"object_kind": "push"}"#, &[])
+        .await;
+    assert_eq!(status, 202, "gitlab's token is still unset: {body}");
+}
