@@ -25,6 +25,15 @@ pub fn numbered_route(targets: &[&str]) -> String {
     )
 }
 
+/// A gateway whose route `t` sends to one RingCentral target, `chat`, at the stand-in.
+/// Keep the folder alive as long as the gateway: dropping it deletes the store.
+pub fn gateway_to(chat: &StandIn, extra: &str) -> (tempfile::TempDir, Gateway) {
+    let dir = scratch();
+    let targets = target("chat", "ringcentral", &chat.url("/hook"), extra);
+    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    (dir, gateway)
+}
+
 /// The N of "event N" in what a target received.
 pub fn number(received: &Received) -> u64 {
     let body = String::from_utf8_lossy(&received.body);
@@ -48,9 +57,7 @@ const SOON: Duration = Duration::from_secs(10);
 async fn a_503_is_retried_until_delivered() {
     let chat = StandIn::start().await;
     chat.script([Answer::status(503), Answer::status(503)]);
-    let dir = scratch();
-    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
-    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (_dir, gateway) = gateway_to(&chat, "");
     post_numbered(&gateway, 1).await;
     let received = chat.wait_for(3, SOON).await;
     assert!(received.iter().all(|r| number(r) == 1 && r.path == "/hook"));
@@ -65,9 +72,7 @@ async fn a_503_is_retried_until_delivered() {
 async fn retry_after_is_honoured() {
     let chat = StandIn::start().await;
     chat.script([Answer::status(429).header("Retry-After", "1")]);
-    let dir = scratch();
-    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
-    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (_dir, gateway) = gateway_to(&chat, "");
     post_numbered(&gateway, 1).await;
     let received = chat.wait_for(2, SOON).await;
     let waited = received[1].at - received[0].at;
@@ -83,9 +88,7 @@ async fn retry_after_is_honoured() {
 async fn a_404_is_dead_at_once_and_a_replay_delivers_it() {
     let chat = StandIn::start().await;
     chat.script([Answer::status(404).body("no such webhook")]);
-    let dir = scratch();
-    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
-    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (_dir, gateway) = gateway_to(&chat, "");
     post_numbered(&gateway, 1).await;
     let list = gateway
         .wait_until(SOON, |l| all_with_status(l, 1, "dead"))
@@ -147,14 +150,7 @@ async fn arrival_order_holds_through_retries() {
         Answer::status(200),
         Answer::status(429),
     ]);
-    let dir = scratch();
-    let targets = target(
-        "chat",
-        "ringcentral",
-        &chat.url("/hook"),
-        "    rate_limit: 1000/s\n",
-    );
-    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (_dir, gateway) = gateway_to(&chat, "    rate_limit: 1000/s\n");
     for n in 0..20 {
         post_numbered(&gateway, n).await;
     }

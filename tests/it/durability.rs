@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::delivery::{number, numbered_route, post_numbered, target};
+use crate::delivery::{gateway_to, number, numbered_route, post_numbered};
 use crate::gateway::{all_with_status, config, scratch, Gateway};
 use crate::standin::{Answer, StandIn};
 
@@ -16,14 +16,7 @@ const SOON: Duration = Duration::from_secs(15);
 async fn a_killed_gateway_delivers_every_accepted_event_after_restart() {
     let chat = StandIn::start().await;
     chat.otherwise(Answer::status(503));
-    let dir = scratch();
-    let targets = target(
-        "chat",
-        "ringcentral",
-        &chat.url("/hook"),
-        "    rate_limit: 1000/s\n",
-    );
-    let mut gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (dir, mut gateway) = gateway_to(&chat, "    rate_limit: 1000/s\n");
     for n in 0..30 {
         post_numbered(&gateway, n).await;
     }
@@ -51,9 +44,7 @@ async fn a_killed_gateway_delivers_every_accepted_event_after_restart() {
 async fn sigterm_stops_cleanly_and_the_next_start_delivers_the_queue() {
     let chat = StandIn::start().await;
     chat.otherwise(Answer::status(503));
-    let dir = scratch();
-    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
-    let mut gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (dir, mut gateway) = gateway_to(&chat, "");
     for n in 0..3 {
         post_numbered(&gateway, n).await;
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::delivery::{numbered_route, post_numbered, target};
+use crate::delivery::{gateway_to, numbered_route, post_numbered};
 use crate::gateway::{all_with_status, config, scratch, Gateway};
 use crate::standin::{Answer, StandIn};
 use crate::support::{hookbridge, path, text};
@@ -17,9 +17,7 @@ const SOON: Duration = Duration::from_secs(10);
 async fn health_metrics_and_the_admin_guard() {
     let chat = StandIn::start().await;
     chat.otherwise(Answer::status(503));
-    let dir = scratch();
-    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
-    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (_dir, gateway) = gateway_to(&chat, "");
     post_numbered(&gateway, 1).await;
     chat.wait_for(2, SOON).await;
 
@@ -81,9 +79,7 @@ async fn the_admin_api_is_off_without_a_token() {
 async fn deliveries_list_and_replay_from_the_command_line() {
     let chat = StandIn::start().await;
     chat.script([Answer::status(410).body("webhook deleted")]);
-    let dir = scratch();
-    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
-    let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chat"])));
+    let (dir, gateway) = gateway_to(&chat, "");
     post_numbered(&gateway, 1).await;
     gateway
         .wait_until(SOON, |l| all_with_status(l, 1, "dead"))
@@ -125,19 +121,28 @@ async fn deliveries_list_and_replay_from_the_command_line() {
     );
 }
 
+/// The shipped config.yaml, as on a fresh machine but for one variable, on a free
+/// port with its store in `dir`.
+fn start_default(dir: &std::path::Path, variable: (&str, &str)) -> Gateway {
+    let store = format!("sqlite://{}", dir.join("first-run.db").display());
+    Gateway::start_with(
+        &path("config.yaml"),
+        &[
+            ("HOOKBRIDGE_LISTEN", "127.0.0.1:0"),
+            ("HOOKBRIDGE_STORE", &store),
+            variable,
+        ],
+    )
+}
+
 /// The shipped config.yaml on a fresh machine: no env vars, every route to preview,
 /// and the preview page shows what a real Jira delivery became.
 #[tokio::test]
 async fn the_default_config_serves_a_readable_preview() {
     let dir = scratch();
-    let store = format!("sqlite://{}", dir.path().join("first-run.db").display());
-    let gateway = Gateway::start_with(
-        &path("config.yaml"),
-        &[
-            ("HOOKBRIDGE_LISTEN", "127.0.0.1:0"),
-            ("HOOKBRIDGE_STORE", &store),
-            ("HOOKBRIDGE_ADMIN_TOKEN", crate::gateway::ADMIN_TOKEN),
-        ],
+    let gateway = start_default(
+        dir.path(),
+        ("HOOKBRIDGE_ADMIN_TOKEN", crate::gateway::ADMIN_TOKEN),
     );
     let fixture = path("fixtures/jira/issue_created.hostile-summary.json");
     let (status, answer) = gateway
@@ -164,15 +169,7 @@ async fn the_default_config_serves_a_readable_preview() {
 #[tokio::test]
 async fn the_default_config_verifies_once_a_secret_is_set() {
     let dir = scratch();
-    let store = format!("sqlite://{}", dir.path().join("first-run.db").display());
-    let gateway = Gateway::start_with(
-        &path("config.yaml"),
-        &[
-            ("HOOKBRIDGE_LISTEN", "127.0.0.1:0"),
-            ("HOOKBRIDGE_STORE", &store),
-            ("GITHUB_WEBHOOK_SECRET", "s3cret"),
-        ],
-    );
+    let gateway = start_default(dir.path(), ("GITHUB_WEBHOOK_SECRET", "s3cret"));
     let (status, body) = gateway
         .post("github", r#"{"zen": "hi"}"#, &[("X-GitHub-Event", "ping")])
         .await;
