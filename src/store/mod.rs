@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::config;
 
+#[cfg(test)]
+mod behaviour;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -451,3 +451,41 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn behaves_as_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("nested/outbox.db")).unwrap();
+        crate::store::behaviour::behaves(&store).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_share_commits_and_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("outbox.db")).unwrap());
+        let writes = (0..200).map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let event = NewEvent {
+                    id: format!("e{i}"),
+                    route: "r".into(),
+                    dedup_key: Some(format!("k{i}")),
+                    deliveries: vec![super::super::NewDelivery {
+                        target: "t".into(),
+                        rule: "rule".into(),
+                        bodies: vec!["{}".into()],
+                    }],
+                };
+                store.accept(event).await
+            })
+        });
+        for write in writes {
+            assert_eq!(write.await.unwrap().unwrap(), Accepted::Stored);
+        }
+        assert_eq!(store.queues().await.unwrap()[0].depth, 200);
+    }
+}

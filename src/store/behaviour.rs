@@ -1,0 +1,120 @@
+//! What every [`Store`] must do, as one test body that each implementation runs.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::*;
+
+fn event(id: &str, key: Option<&str>, targets: &[&str]) -> NewEvent {
+    NewEvent {
+        id: id.into(),
+        route: "jira".into(),
+        dedup_key: key.map(Into::into),
+        deliveries: targets
+            .iter()
+            .map(|t| NewDelivery {
+                target: (*t).into(),
+                rule: "rule".into(),
+                bodies: vec![format!("{{\"event\":\"{id}\"}}"), "{}".into()],
+            })
+            .collect(),
+    }
+}
+
+async fn head_event(store: &dyn Store, target: &str) -> Option<String> {
+    store.head(target).await.unwrap().map(|d| d.event_id)
+}
+
+pub async fn behaves(store: &dyn Store) {
+    store.ping().await.unwrap();
+    assert_eq!(
+        store
+            .accept(event("e1", Some("k1"), &["a", "b"]))
+            .await
+            .unwrap(),
+        Accepted::Stored
+    );
+    assert_eq!(
+        store.accept(event("e2", Some("k2"), &["a"])).await.unwrap(),
+        Accepted::Stored
+    );
+    assert_eq!(
+        store.accept(event("e3", Some("k1"), &["a"])).await.unwrap(),
+        Accepted::Duplicate {
+            original: "e1".into()
+        },
+        "a repeated delivery id queues nothing"
+    );
+
+    // FIFO per target: a failing head stays the head.
+    let first = store.head("a").await.unwrap().unwrap();
+    assert_eq!((first.event_id.as_str(), first.parts_sent), ("e1", 0));
+    assert_eq!(first.bodies.len(), 2);
+    let later = Timestamp::now() + SignedDuration::from_secs(60);
+    store
+        .update(
+            first.id,
+            Update::Retry {
+                parts_sent: 1,
+                next_at: later,
+                error: "HTTP 503".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let retried = store.head("a").await.unwrap().unwrap();
+    assert_eq!(retried.id, first.id);
+    assert_eq!((retried.parts_sent, retried.attempts), (1, 1));
+    assert_eq!(retried.next_at.as_millisecond(), later.as_millisecond());
+    assert_eq!(retried.last_error.as_deref(), Some("HTTP 503"));
+
+    store
+        .update(
+            first.id,
+            Update::Dead {
+                parts_sent: 1,
+                error: "HTTP 404".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(head_event(store, "a").await.as_deref(), Some("e2"));
+    assert_eq!(head_event(store, "b").await.as_deref(), Some("e1"));
+
+    // A replay goes to the tail, resuming after the parts already taken.
+    assert!(matches!(
+        store.replay(Replay::Ids(vec![first.id + 1])).await,
+        Err(StoreError::StillPending(_))
+    ));
+    assert!(matches!(
+        store.replay(Replay::Ids(vec![9999])).await,
+        Err(StoreError::NotFound(9999))
+    ));
+    assert_eq!(store.replay(Replay::AllDead).await.unwrap(), vec![first.id]);
+    assert_eq!(head_event(store, "a").await.as_deref(), Some("e2"));
+    let e2 = store.head("a").await.unwrap().unwrap();
+    store.update(e2.id, Update::Delivered).await.unwrap();
+    let replayed = store.head("a").await.unwrap().unwrap();
+    assert_eq!(replayed.id, first.id);
+    assert_eq!((replayed.parts_sent, replayed.attempts), (1, 0));
+
+    let queues = store.queues().await.unwrap();
+    let depth = |t: &str| queues.iter().find(|q| q.target == t).map(|q| q.depth);
+    assert_eq!((depth("a"), depth("b")), (Some(1), Some(1)));
+
+    let delivered = store
+        .list(&Filter {
+            status: Some(Status::Delivered),
+            targets: vec!["a".into()],
+            limit: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].event_id, "e2");
+    assert_eq!(delivered[0].parts_sent, 2);
+    assert_eq!(store.list(&Filter::default()).await.unwrap().len(), 3);
+    assert!(matches!(
+        store.update(9999, Update::Delivered).await,
+        Err(StoreError::NotFound(9999))
+    ));
+}
