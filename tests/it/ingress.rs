@@ -333,3 +333,30 @@ async fn bad_input_gets_its_code_and_the_gateway_serves_on() {
 fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// A client that never finishes its headers is cut off, and holds no connection slot
+/// for good: with one slot, the next client is served once the slow one is gone.
+#[tokio::test]
+async fn a_client_that_stalls_is_cut_off() {
+    let dir = scratch();
+    let routes = numbered_route(&["preview"]);
+    let yaml = config("  preview: {kind: preview}\n", &routes).replace(
+        "targets:\n",
+        "server: {read_timeout: 300ms, max_connections: 1}\ntargets:\n",
+    );
+    let gateway = Gateway::start(dir.path(), &yaml);
+    let mut stalled = std::net::TcpStream::connect(gateway.addr).unwrap();
+    stalled
+        .write_all(b"POST /hooks/t HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = stalled.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "cut off after {waited:?}"
+    );
+    let (status, _) = gateway.get("/healthz").await;
+    assert_eq!(status, 200, "the slot is free again");
+}
