@@ -3,12 +3,9 @@
 //! HTTP client, so a slow, throttled or dead target never delays the others.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use jiff::Timestamp;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -32,6 +29,9 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 const DETAIL_LIMIT: usize = 300;
 /// Reading stops here: a target that streams garbage costs no more than this.
 const READ_LIMIT: usize = 64 * 1024;
+
+/// A worker renews its lease on a target this long before it ends.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Wakes a target's worker when ingress queued something for it.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +58,8 @@ pub fn start(
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("hookbridge/", env!("CARGO_PKG_VERSION")))
         .build()?;
+    // Names this process's claims on targets in a store shared by replicas.
+    let owner = uuid::Uuid::now_v7().to_string();
     let mut wakers = HashMap::new();
     let mut handles = Vec::new();
     for (name, target) in &config.targets {
@@ -72,7 +74,9 @@ pub fn start(
             store: Arc::clone(store),
             client: client.clone(),
             metrics: Arc::clone(metrics),
-            limiter: target.rate_limit.map(limiter),
+            spacing: target.rate_limit.map(spacing),
+            owner: owner.clone(),
+            leased_until: None,
             wake,
         };
         handles.push(tokio::spawn(worker.run(shutdown.clone())));
@@ -81,12 +85,8 @@ pub fn start(
 }
 
 /// Evenly spaced sends, no bursts: "1/s" is one every second, "60/min" too.
-fn limiter(rate: Rate) -> DefaultDirectRateLimiter {
-    let period = rate.per / rate.count.max(1);
-    let quota = Quota::with_period(period.max(Duration::from_micros(1)))
-        .expect("period is positive")
-        .allow_burst(NonZeroU32::MIN);
-    RateLimiter::direct(quota)
+fn spacing(rate: Rate) -> Duration {
+    rate.per / rate.count.max(1)
 }
 
 struct Worker {
@@ -95,7 +95,10 @@ struct Worker {
     store: Arc<dyn Store>,
     client: reqwest::Client,
     metrics: Arc<Metrics>,
-    limiter: Option<DefaultDirectRateLimiter>,
+    /// Time between two sends, from the rate limit; `None`: no limit.
+    spacing: Option<Duration>,
+    owner: String,
+    leased_until: Option<std::time::Instant>,
     wake: Arc<Notify>,
 }
 
@@ -111,8 +114,42 @@ async fn pause(shutdown: &mut watch::Receiver<bool>, wait: Duration) -> bool {
 }
 
 impl Worker {
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// The lease outlives the longest attempt, so a holder never loses it mid-send; a
+    /// replica that dies holds its targets until it runs out.
+    fn lease_ttl(&self) -> Duration {
+        self.target.timeout * 2 + LEASE_MARGIN * 2
+    }
+
+    /// Whether this process may deliver to the target now, renewing the lease early.
+    async fn hold_lease(&mut self) -> Result<bool, crate::store::StoreError> {
+        let now = std::time::Instant::now();
+        if self
+            .leased_until
+            .is_some_and(|until| until > now + LEASE_MARGIN + self.target.timeout)
+        {
+            return Ok(true);
+        }
+        let ttl = self.lease_ttl();
+        let granted = self.store.lease(&self.name, &self.owner, ttl).await?;
+        self.leased_until = granted.then(|| now + ttl);
+        Ok(granted)
+    }
+
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
+            match self.hold_lease().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Another replica delivers to this target; be ready to take over.
+                    pause(&mut shutdown, LEASE_MARGIN).await;
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(target_name = %self.name, %err, "cannot take the target's lease; delivery pauses until the store answers");
+                    pause(&mut shutdown, STORE_RETRY).await;
+                    continue;
+                }
+            }
             let head = match self.store.head(&self.name).await {
                 Ok(head) => head,
                 Err(err) => {
@@ -133,7 +170,8 @@ impl Worker {
             if delivery.next_at > now {
                 let wait = Duration::try_from(delivery.next_at.duration_since(now))
                     .unwrap_or(Duration::ZERO);
-                pause(&mut shutdown, wait).await;
+                // Wake in time to renew the lease while the head waits out its backoff.
+                pause(&mut shutdown, wait.min(LEASE_MARGIN)).await;
                 continue;
             }
             let span = tracing::info_span!("delivery", id = delivery.id, event = %delivery.event_id, target_name = %self.name);
@@ -191,17 +229,22 @@ impl Worker {
         }
     }
 
-    /// Waits for the rate limit's next slot; false when the process is stopping.
+    /// Waits for the target's next send slot, reserved in the store so the rate holds
+    /// across replicas and restarts; false when the process is stopping.
     async fn pace(&self, shutdown: &mut watch::Receiver<bool>) -> bool {
-        let Some(limiter) = &self.limiter else {
+        let Some(spacing) = self.spacing else {
             return !*shutdown.borrow();
         };
         loop {
-            match limiter.check() {
-                Ok(()) => return true,
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(DefaultClock::default().now());
-                    if !pause(shutdown, wait).await {
+            match self.store.reserve_send(&self.name, spacing).await {
+                Ok(slot) => {
+                    let wait = Duration::try_from(slot.duration_since(Timestamp::now()))
+                        .unwrap_or(Duration::ZERO);
+                    return pause(shutdown, wait).await;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "cannot reserve a send slot; waiting for the store");
+                    if !pause(shutdown, STORE_RETRY).await {
                         return false;
                     }
                 }

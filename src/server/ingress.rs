@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tracing::Instrument;
 
@@ -202,6 +202,10 @@ fn accepted(id: &str, deliveries: usize) -> Response {
     )
 }
 
+/// Reading stops here; past `max_body`, bytes are read only to be dropped, so that a
+/// sender still writing its oversized body gets the 413 instead of a broken pipe.
+const DRAIN_LIMIT: usize = 16 << 20;
+
 async fn read_body(
     body: Body,
     headers: &HeaderMap,
@@ -219,13 +223,13 @@ async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(too_large());
     }
-    let read = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await;
+    let read = tokio::time::timeout(timeout, read_within(body, limit)).await;
     match read {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Ok(Some(bytes))) => Ok(bytes),
+        Ok(Ok(None)) => Err(too_large()),
         Ok(Err(err)) => Err(refuse(
             "invalid",
             StatusCode::BAD_REQUEST,
@@ -237,6 +241,24 @@ async fn read_body(
             format!("the body did not arrive within {}s", timeout.as_secs_f64()),
         )),
     }
+}
+
+/// The body, or `None` when it is over `limit`; never holds more than `limit` bytes.
+async fn read_within(mut body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    Ok((seen <= limit).then(|| Bytes::from(kept)))
 }
 
 /// Whether the body is a form whose `payload` field holds the JSON (GitHub can send

@@ -117,4 +117,16 @@ pub async fn behaves(store: &dyn Store) {
         store.update(9999, Update::Delivered).await,
         Err(StoreError::NotFound(9999))
     ));
+
+    // Send slots are spaced across every caller.
+    let spacing = std::time::Duration::from_millis(500);
+    let first = store.reserve_send("a", spacing).await.unwrap();
+    let second = store.reserve_send("a", spacing).await.unwrap();
+    let other = store.reserve_send("b", spacing).await.unwrap();
+    assert!(second.duration_since(first) >= SignedDuration::from_millis(500));
+    assert!(other < second, "targets are paced apart");
+    let ttl = std::time::Duration::from_secs(30);
+    assert!(store.lease("a", "me", ttl).await.unwrap());
+    assert!(store.lease("a", "me", ttl).await.unwrap(), "renewing");
+    store.release("a", "me").await.unwrap();
 }

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -174,6 +175,15 @@ pub trait Store: Send + Sync {
     async fn queues(&self) -> Result<Vec<QueueStats>, StoreError>;
     /// Reachable and answering, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Asks that `owner` be the one worker delivering to `target` for `ttl`; asking
+    /// again before it ends renews it. One sender per target is what keeps a target's
+    /// order and rate across replicas sharing the store.
+    async fn lease(&self, target: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Gives a lease up at shutdown, so another replica takes the target at once.
+    async fn release(&self, target: &str, owner: &str) -> Result<(), StoreError>;
+    /// Reserves the target's next send, `spacing` after the one reserved before it by
+    /// any replica; returns when it may go.
+    async fn reserve_send(&self, target: &str, spacing: Duration) -> Result<Timestamp, StoreError>;
 }
 
 /// Opens the store the config names, creating it on first start.

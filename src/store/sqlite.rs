@@ -3,6 +3,7 @@
 //! commits whatever arrived while the previous commit was syncing in one transaction:
 //! concurrent requests share an fsync instead of queueing behind one each.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -67,9 +68,12 @@ type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A write; it gets no connection when the transaction could not even begin.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Finish + Send>;
 
+/// One gateway process per SQLite file: leases are always granted, and send slots
+/// are kept in memory.
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
+    next_send: Mutex<HashMap<String, Timestamp>>,
 }
 
 impl SqliteStore {
@@ -92,6 +96,7 @@ impl SqliteStore {
         Ok(Self {
             jobs,
             reader: Arc::new(Mutex::new(reader)),
+            next_send: Mutex::default(),
         })
     }
 
@@ -449,6 +454,30 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
+    }
+
+    async fn lease(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn release(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn reserve_send(&self, target: &str, spacing: Duration) -> Result<Timestamp, StoreError> {
+        let now = Timestamp::now();
+        let mut next = self
+            .next_send
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = next
+            .get(target)
+            .copied()
+            .filter(|t| *t > now)
+            .unwrap_or(now);
+        let spacing = jiff::SignedDuration::try_from(spacing).unwrap_or(jiff::SignedDuration::ZERO);
+        next.insert(target.to_string(), slot + spacing);
+        Ok(slot)
     }
 }
 
