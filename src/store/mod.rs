@@ -16,8 +16,10 @@ use crate::config;
 
 #[cfg(test)]
 mod behaviour;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// How long a source's delivery id is remembered per route.

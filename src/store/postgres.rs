@@ -1,0 +1,450 @@
+//! The shared outbox on PostgreSQL, for several gateway replicas behind a load
+//! balancer. Schema migrations run at start (refinery, under an advisory lock so that
+//! replicas starting together migrate once). Every replica takes events; each
+//! target is delivered by one replica at a time, the holder of its lease, which is
+//! what keeps the target's order and rate across the fleet.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use jiff::Timestamp;
+use tokio_postgres::{NoTls, Row};
+
+use super::{
+    Accepted, Delivery, Filter, NewEvent, QueueStats, Replay, Store, StoreError, Update,
+    DEDUP_WINDOW,
+};
+
+mod embedded {
+    refinery::embed_migrations!("src/store/migrations");
+}
+
+const POOL_SIZE: usize = 16;
+/// Any constant both replicas agree on: the key of the migration lock.
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_6272_6467;
+/// The database's clock, in unix milliseconds.
+const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+const COLUMNS: &str = "id, event_id, route, target, rule, status, bodies, parts_sent, attempts, \
+                       created_at, since, next_at, updated_at, last_error";
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects, migrates, and fails with what to check when the server is not there.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let config = tokio_postgres::Config::from_str(url)
+            .with_context(|| "the store URL is not a PostgreSQL URL (postgres://user@host/db)")?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .build()?;
+        let (mut client, connection) = config
+            .connect(NoTls)
+            .await
+            .with_context(|| format!("cannot reach PostgreSQL at {}", describe(&config)))?;
+        let connection = tokio::spawn(connection);
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let migrated = embedded::migrations::runner()
+            .run_async(&mut client)
+            .await
+            .context("migrating the outbox schema failed");
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        drop(client);
+        let _ = connection.await;
+        migrated?;
+        Ok(Self { pool })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+}
+
+/// Where the store is, without the password.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map_or("localhost".to_string(), |h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        });
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().unwrap_or("(default database)");
+    format!("{host}:{port}/{db}")
+}
+
+fn unavailable(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn delivery(row: &Row) -> Result<Delivery, StoreError> {
+    let status: String = row.try_get("status").map_err(unavailable)?;
+    let bodies: String = row.try_get("bodies").map_err(unavailable)?;
+    let get = |col: &str| row.try_get::<_, i64>(col).map_err(unavailable);
+    Ok(Delivery {
+        id: get("id")?,
+        event_id: row.try_get("event_id").map_err(unavailable)?,
+        route: row.try_get("route").map_err(unavailable)?,
+        target: row.try_get("target").map_err(unavailable)?,
+        rule: row.try_get("rule").map_err(unavailable)?,
+        status: status.parse().map_err(unavailable)?,
+        bodies: serde_json::from_str(&bodies).map_err(unavailable)?,
+        parts_sent: row
+            .try_get::<_, i32>("parts_sent")
+            .map_err(unavailable)?
+            .try_into()
+            .unwrap_or(0),
+        attempts: row
+            .try_get::<_, i32>("attempts")
+            .map_err(unavailable)?
+            .try_into()
+            .unwrap_or(0),
+        created_at: timestamp(get("created_at")?),
+        since: timestamp(get("since")?),
+        next_at: timestamp(get("next_at")?),
+        updated_at: timestamp(get("updated_at")?),
+        last_error: row.try_get("last_error").map_err(unavailable)?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn accept(&self, event: NewEvent) -> Result<Accepted, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(unavailable)?;
+        let now = millis(Timestamp::now());
+        if let Some(key) = &event.dedup_key {
+            // Two replicas taking the same delivery id at once: the row lock makes
+            // one of them wait and then see the other's row.
+            let claimed = tx
+                .query_opt(
+                    "INSERT INTO seen (route, key, event_id, at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (route, key) DO UPDATE SET event_id = EXCLUDED.event_id, at = EXCLUDED.at \
+                     WHERE seen.at < $5 RETURNING event_id",
+                    &[&event.route, key, &event.id, &now, &millis(Timestamp::now() - DEDUP_WINDOW)],
+                )
+                .await
+                .map_err(unavailable)?;
+            if claimed.is_none() {
+                let original: String = tx
+                    .query_one(
+                        "SELECT event_id FROM seen WHERE route = $1 AND key = $2",
+                        &[&event.route, key],
+                    )
+                    .await
+                    .map_err(unavailable)?
+                    .get(0);
+                return Ok(Accepted::Duplicate { original });
+            }
+        }
+        let insert = tx
+            .prepare(
+                "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
+                 created_at, since, next_at, updated_at) \
+                 VALUES (nextval('delivery_seq'), $1, $2, $3, $4, 'pending', $5, $6, $6, $6, $6)",
+            )
+            .await
+            .map_err(unavailable)?;
+        for d in &event.deliveries {
+            let bodies = serde_json::to_string(&d.bodies).map_err(unavailable)?;
+            tx.execute(
+                &insert,
+                &[&event.id, &event.route, &d.target, &d.rule, &bodies, &now],
+            )
+            .await
+            .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(Accepted::Stored)
+    }
+
+    async fn head(&self, target: &str) -> Result<Option<Delivery>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE target = $1 AND status = 'pending' \
+                     ORDER BY seq LIMIT 1"
+                ),
+                &[&target],
+            )
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(delivery).transpose()
+    }
+
+    async fn update(&self, id: i64, update: Update) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let now = millis(Timestamp::now());
+        let changed = match &update {
+            Update::Progress { parts_sent } => {
+                client
+                    .execute(
+                        "UPDATE deliveries SET parts_sent = $2, updated_at = $3 WHERE id = $1",
+                        &[&id, &(*parts_sent as i32), &now],
+                    )
+                    .await
+            }
+            Update::Delivered => {
+                client
+                    .execute(
+                        "UPDATE deliveries SET status = 'delivered', \
+                         parts_sent = json_array_length(bodies::json), attempts = attempts + 1, \
+                         updated_at = $2, last_error = NULL WHERE id = $1",
+                        &[&id, &now],
+                    )
+                    .await
+            }
+            Update::Retry {
+                parts_sent,
+                next_at,
+                error,
+            } => {
+                client
+                    .execute(
+                        "UPDATE deliveries SET parts_sent = $2, attempts = attempts + 1, \
+                         next_at = $3, updated_at = $4, last_error = $5 WHERE id = $1",
+                        &[&id, &(*parts_sent as i32), &millis(*next_at), &now, error],
+                    )
+                    .await
+            }
+            Update::Dead { parts_sent, error } => {
+                client
+                    .execute(
+                        "UPDATE deliveries SET status = 'dead', parts_sent = $2, \
+                         attempts = attempts + 1, updated_at = $3, last_error = $4 WHERE id = $1",
+                        &[&id, &(*parts_sent as i32), &now, error],
+                    )
+                    .await
+            }
+        }
+        .map_err(unavailable)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(id));
+        }
+        Ok(())
+    }
+
+    async fn list(&self, filter: &Filter) -> Result<Vec<Delivery>, StoreError> {
+        let client = self.client().await?;
+        let status = filter.status.map(|s| s.name().to_string());
+        let limit = if filter.limit == 0 {
+            i64::MAX
+        } else {
+            filter.limit as i64
+        };
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM deliveries \
+                     WHERE ($1::text IS NULL OR status = $1) \
+                     AND (cardinality($2::text[]) = 0 OR target = ANY($2)) \
+                     ORDER BY id DESC LIMIT $3"
+                ),
+                &[&status, &filter.targets, &limit],
+            )
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(delivery).collect()
+    }
+
+    async fn replay(&self, which: Replay) -> Result<Vec<i64>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(unavailable)?;
+        let ids: Vec<i64> = match which {
+            Replay::AllDead => tx
+                .query(
+                    "SELECT id FROM deliveries WHERE status = 'dead' ORDER BY seq FOR UPDATE",
+                    &[],
+                )
+                .await
+                .map_err(unavailable)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+            Replay::Ids(ids) => ids,
+        };
+        let now = millis(Timestamp::now());
+        for &id in &ids {
+            let status: Option<String> = tx
+                .query_opt(
+                    "SELECT status FROM deliveries WHERE id = $1 FOR UPDATE",
+                    &[&id],
+                )
+                .await
+                .map_err(unavailable)?
+                .map(|r| r.get(0));
+            // As in SQLite: a dead delivery resumes after the parts the target took.
+            let keep_parts = match status.as_deref() {
+                None => return Err(StoreError::NotFound(id)),
+                Some("pending") => return Err(StoreError::StillPending(id)),
+                Some(status) => status == "dead",
+            };
+            tx.execute(
+                "UPDATE deliveries SET status = 'pending', seq = nextval('delivery_seq'), \
+                 parts_sent = CASE WHEN $2 THEN parts_sent ELSE 0 END, attempts = 0, \
+                 since = $3, next_at = $3, updated_at = $3 WHERE id = $1",
+                &[&id, &keep_parts, &now],
+            )
+            .await
+            .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(ids)
+    }
+
+    async fn queues(&self) -> Result<Vec<QueueStats>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT target, COUNT(*), MIN(created_at) FROM deliveries \
+                 WHERE status = 'pending' GROUP BY target",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(rows
+            .iter()
+            .map(|r| QueueStats {
+                target: r.get(0),
+                depth: r.get::<_, i64>(1).try_into().unwrap_or(0),
+                oldest: r.get::<_, Option<i64>>(2).map(timestamp),
+            })
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.execute("SELECT 1", &[]).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn lease(&self, target: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let granted = client
+            .query_opt(
+                &format!(
+                    "INSERT INTO target_leases (target, owner, until) VALUES ($1, $2, {NOW_MS} + $3) \
+                     ON CONFLICT (target) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until \
+                     WHERE target_leases.owner = EXCLUDED.owner OR target_leases.until < {NOW_MS} \
+                     RETURNING owner"
+                ),
+                &[&target, &owner, &ttl],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(granted.is_some())
+    }
+
+    async fn release(&self, target: &str, owner: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM target_leases WHERE target = $1 AND owner = $2",
+                &[&target, &owner],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn reserve_send(&self, target: &str, spacing: Duration) -> Result<Timestamp, StoreError> {
+        let client = self.client().await?;
+        let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
+        let row = client
+            .query_one(
+                &format!(
+                    "INSERT INTO target_pacing (target, next_at) VALUES ($1, {NOW_MS} + $2) \
+                     ON CONFLICT (target) DO UPDATE \
+                     SET next_at = GREATEST(target_pacing.next_at, {NOW_MS}) + $2 \
+                     RETURNING next_at - $2"
+                ),
+                &[&target, &spacing],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(timestamp(row.get(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh database on the server HOOKBRIDGE_TEST_PG names, or `None` when unset;
+    /// with the name to drop it by.
+    pub async fn fresh_database() -> Option<(String, String)> {
+        let server = std::env::var("HOOKBRIDGE_TEST_PG").ok()?;
+        let (client, connection) = tokio_postgres::connect(&server, NoTls)
+            .await
+            .expect("HOOKBRIDGE_TEST_PG names a reachable server");
+        tokio::spawn(connection);
+        let name = format!("hookbridge_{}", uuid::Uuid::now_v7().simple());
+        client
+            .execute(&format!("CREATE DATABASE {name}"), &[])
+            .await
+            .expect("CREATE DATABASE");
+        let mut config = tokio_postgres::Config::from_str(&server).unwrap();
+        config.dbname(&name);
+        let url = format!(
+            "postgres://{}@{}/{name}",
+            config.get_user().unwrap_or("postgres"),
+            describe(&config)
+                .rsplit_once('/')
+                .map_or("", |(host, _)| host)
+        );
+        Some((url, name))
+    }
+
+    pub async fn drop_database(name: &str) {
+        let server = std::env::var("HOOKBRIDGE_TEST_PG").expect("set");
+        let (client, connection) = tokio_postgres::connect(&server, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+            .execute(&format!("DROP DATABASE {name} WITH (FORCE)"), &[])
+            .await
+            .expect("DROP DATABASE");
+    }
+
+    #[tokio::test]
+    async fn behaves_as_a_store() {
+        let Some((url, name)) = fresh_database().await else {
+            eprintln!("HOOKBRIDGE_TEST_PG is not set: the PostgreSQL store is not tested");
+            return;
+        };
+        let store = PostgresStore::open(&url).await.unwrap();
+        crate::store::behaviour::behaves(&store).await;
+        // A second replica starting on the same database migrates nothing twice.
+        PostgresStore::open(&url).await.unwrap();
+        drop(store);
+        drop_database(&name).await;
+    }
+}
