@@ -229,25 +229,23 @@ impl Worker {
         }
     }
 
-    /// Waits for the target's next send slot, reserved in the store so the rate holds
-    /// across replicas and restarts; false when the process is stopping.
+    /// Waits until the target may be sent to again, by the slot kept in the store so
+    /// that the rate holds across replicas; false when the process is stopping.
     async fn pace(&self, shutdown: &mut watch::Receiver<bool>) -> bool {
         let Some(spacing) = self.spacing else {
             return !*shutdown.borrow();
         };
         loop {
-            match self.store.reserve_send(&self.name, spacing).await {
-                Ok(slot) => {
-                    let wait = Duration::try_from(slot.duration_since(Timestamp::now()))
-                        .unwrap_or(Duration::ZERO);
-                    return pause(shutdown, wait).await;
-                }
+            let wait = match self.store.take_send_slot(&self.name, spacing).await {
+                Ok(wait) if wait.is_zero() => return !*shutdown.borrow(),
+                Ok(wait) => wait,
                 Err(err) => {
-                    tracing::warn!(%err, "cannot reserve a send slot; waiting for the store");
-                    if !pause(shutdown, STORE_RETRY).await {
-                        return false;
-                    }
+                    tracing::warn!(%err, "cannot take a send slot; waiting for the store");
+                    STORE_RETRY
                 }
+            };
+            if !pause(shutdown, wait).await {
+                return false;
             }
         }
     }

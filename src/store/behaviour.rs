@@ -118,13 +118,17 @@ pub async fn behaves(store: &dyn Store) {
         Err(StoreError::NotFound(9999))
     ));
 
-    // Send slots are spaced across every caller.
+    // A send slot is taken once per spacing, whoever asks.
     let spacing = std::time::Duration::from_millis(500);
-    let first = store.reserve_send("a", spacing).await.unwrap();
-    let second = store.reserve_send("a", spacing).await.unwrap();
-    let other = store.reserve_send("b", spacing).await.unwrap();
-    assert!(second.duration_since(first) >= SignedDuration::from_millis(500));
-    assert!(other < second, "targets are paced apart");
+    let zero = std::time::Duration::ZERO;
+    assert_eq!(store.take_send_slot("a", spacing).await.unwrap(), zero);
+    let wait = store.take_send_slot("a", spacing).await.unwrap();
+    assert!(wait > zero && wait <= spacing, "{wait:?}");
+    assert_eq!(
+        store.take_send_slot("b", spacing).await.unwrap(),
+        zero,
+        "targets are paced apart"
+    );
     let ttl = std::time::Duration::from_secs(30);
     assert!(store.lease("a", "me", ttl).await.unwrap());
     assert!(store.lease("a", "me", ttl).await.unwrap(), "renewing");

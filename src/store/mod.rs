@@ -183,9 +183,10 @@ pub trait Store: Send + Sync {
     async fn lease(&self, target: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
     /// Gives a lease up at shutdown, so another replica takes the target at once.
     async fn release(&self, target: &str, owner: &str) -> Result<(), StoreError>;
-    /// Reserves the target's next send, `spacing` after the one reserved before it by
-    /// any replica; returns when it may go.
-    async fn reserve_send(&self, target: &str, spacing: Duration) -> Result<Timestamp, StoreError>;
+    /// Takes the right to send to `target` now if the last send, by any replica, was at
+    /// least `spacing` ago: `Duration::ZERO`. Otherwise the wait before asking again.
+    async fn take_send_slot(&self, target: &str, spacing: Duration)
+        -> Result<Duration, StoreError>;
 }
 
 /// Opens the store the config names, creating it on first start.

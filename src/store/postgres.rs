@@ -376,22 +376,30 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn reserve_send(&self, target: &str, spacing: Duration) -> Result<Timestamp, StoreError> {
+    async fn take_send_slot(
+        &self,
+        target: &str,
+        spacing: Duration,
+    ) -> Result<Duration, StoreError> {
         let client = self.client().await?;
         let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
-        let row = client
+        let wait: i64 = client
             .query_one(
                 &format!(
-                    "INSERT INTO target_pacing (target, next_at) VALUES ($1, {NOW_MS} + $2) \
-                     ON CONFLICT (target) DO UPDATE \
-                     SET next_at = GREATEST(target_pacing.next_at, {NOW_MS}) + $2 \
-                     RETURNING next_at - $2"
+                    "WITH taken AS ( \
+                       INSERT INTO target_pacing (target, next_at) VALUES ($1, {NOW_MS} + $2) \
+                       ON CONFLICT (target) DO UPDATE SET next_at = EXCLUDED.next_at \
+                       WHERE target_pacing.next_at <= {NOW_MS} RETURNING 0::bigint AS wait) \
+                     SELECT wait FROM taken \
+                     UNION ALL SELECT GREATEST(next_at - {NOW_MS}, 1) FROM target_pacing \
+                     WHERE target = $1 AND NOT EXISTS (SELECT 1 FROM taken)"
                 ),
                 &[&target, &spacing],
             )
             .await
-            .map_err(unavailable)?;
-        Ok(timestamp(row.get(0)))
+            .map_err(unavailable)?
+            .get(0);
+        Ok(Duration::from_millis(wait.try_into().unwrap_or(0)))
     }
 }
 

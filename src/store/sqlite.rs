@@ -73,7 +73,7 @@ type Job = Box<dyn FnOnce(Option<&Connection>) -> Finish + Send>;
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
-    next_send: Mutex<HashMap<String, Timestamp>>,
+    next_send: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl SqliteStore {
@@ -464,20 +464,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn reserve_send(&self, target: &str, spacing: Duration) -> Result<Timestamp, StoreError> {
-        let now = Timestamp::now();
+    async fn take_send_slot(
+        &self,
+        target: &str,
+        spacing: Duration,
+    ) -> Result<Duration, StoreError> {
+        let now = std::time::Instant::now();
         let mut next = self
             .next_send
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let slot = next
-            .get(target)
-            .copied()
-            .filter(|t| *t > now)
-            .unwrap_or(now);
-        let spacing = jiff::SignedDuration::try_from(spacing).unwrap_or(jiff::SignedDuration::ZERO);
-        next.insert(target.to_string(), slot + spacing);
-        Ok(slot)
+        match next.get(target) {
+            Some(at) if *at > now => Ok(*at - now),
+            _ => {
+                next.insert(target.to_string(), now + spacing);
+                Ok(Duration::ZERO)
+            }
+        }
     }
 }
 
