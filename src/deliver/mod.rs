@@ -47,7 +47,9 @@ impl Wakers {
 
 /// Starts one worker per target that can send; they stop when `shutdown` turns true,
 /// leaving whatever is queued in the store for the next start.
+/// `replica` names this process's leases on targets in a store shared by replicas.
 pub fn start(
+    replica: &str,
     config: &Config,
     store: &Arc<dyn Store>,
     metrics: &Arc<Metrics>,
@@ -58,8 +60,6 @@ pub fn start(
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("hookbridge/", env!("CARGO_PKG_VERSION")))
         .build()?;
-    // Names this process's claims on targets in a store shared by replicas.
-    let owner = uuid::Uuid::now_v7().to_string();
     let mut wakers = HashMap::new();
     let mut handles = Vec::new();
     for (name, target) in &config.targets {
@@ -75,7 +75,7 @@ pub fn start(
             client: client.clone(),
             metrics: Arc::clone(metrics),
             spacing: target.rate_limit.map(spacing),
-            owner: owner.clone(),
+            owner: replica.to_string(),
             leased_until: None,
             wake,
         };

@@ -68,7 +68,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let metrics = Arc::new(Metrics::default());
     let (stop, stopping) = watch::channel(false);
     deliver::warn_about_stranded(&config, store.as_ref()).await;
-    let (wakers, workers) = deliver::start(&config, &store, &metrics, &stopping)?;
+    let replica = uuid::Uuid::now_v7().to_string();
+    let (wakers, workers) = deliver::start(&replica, &config, &store, &metrics, &stopping)?;
     let gateway = Arc::new(Gateway {
         config: Arc::clone(&config),
         store,
@@ -76,7 +77,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         wakers,
     });
     let server = tokio::spawn(accept_loop(listener, router(gateway), config, stopping));
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, %replica, "listening");
     Ok(Running {
         addr,
         stop,

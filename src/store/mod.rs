@@ -193,8 +193,6 @@ pub trait Store: Send + Sync {
 pub async fn open(store: &config::Store) -> anyhow::Result<Arc<dyn Store>> {
     match store {
         config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        config::Store::Postgres(_) => {
-            anyhow::bail!("the PostgreSQL store is not built yet: use store: sqlite://PATH for now")
-        }
+        config::Store::Postgres(url) => Ok(Arc::new(PostgresStore::open(url).await?)),
     }
 }

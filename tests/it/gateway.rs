@@ -30,6 +30,8 @@ pub fn repo_file(relative: &str) -> String {
 
 pub struct Gateway {
     pub addr: SocketAddr,
+    /// The id this process holds target leases under.
+    pub replica: String,
     child: Child,
     log: Arc<Mutex<String>>,
     client: reqwest::Client,
@@ -67,7 +69,8 @@ impl Gateway {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(entry) = serde_json::from_str::<Value>(&line) {
                     if entry["message"] == "listening" {
-                        let _ = found.send(entry["addr"].as_str().unwrap_or("").to_string());
+                        let field = |name: &str| entry[name].as_str().unwrap_or("").to_string();
+                        let _ = found.send((field("addr"), field("replica")));
                     }
                 }
                 let mut log = keep.lock().unwrap();
@@ -75,8 +78,8 @@ impl Gateway {
                 log.push('\n');
             }
         });
-        let addr = match addr.recv_timeout(Duration::from_secs(20)) {
-            Ok(addr) => addr.parse().expect("listening addr"),
+        let (addr, replica) = match addr.recv_timeout(Duration::from_secs(20)) {
+            Ok((addr, replica)) => (addr.parse().expect("listening addr"), replica),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -88,6 +91,7 @@ impl Gateway {
         };
         Gateway {
             addr,
+            replica,
             child,
             log,
             client: reqwest::Client::new(),

@@ -9,6 +9,7 @@ mod gateway;
 mod ingress;
 mod ops;
 mod render;
+mod replicas;
 mod standin;
 mod support;
 mod test_command;

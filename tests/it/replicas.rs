@@ -1,0 +1,242 @@
+//! Several gateway processes on one PostgreSQL outbox: one rate limit, one order and
+//! one dedup window per target across the fleet, and nothing lost when a replica is
+//! killed. Runs when HOOKBRIDGE_TEST_PG names a server (`.ci/run` sets it).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::delivery::{number, numbered_route, target};
+use crate::gateway::{config, scratch, Gateway};
+use crate::standin::StandIn;
+
+/// A fresh database on the HOOKBRIDGE_TEST_PG server: its URL, and a guard that drops
+/// it. `None` when the variable is unset.
+async fn fresh_database() -> Option<(String, DropDatabase)> {
+    let Ok(server) = std::env::var("HOOKBRIDGE_TEST_PG") else {
+        eprintln!("HOOKBRIDGE_TEST_PG is not set: the PostgreSQL replica tests do not run");
+        return None;
+    };
+    let name = format!("hookbridge_it_{}", uuid::Uuid::now_v7().simple());
+    admin(&server, &format!("CREATE DATABASE {name}")).await;
+    let config = tokio_postgres::Config::from_str(&server).expect("a PostgreSQL URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let url = format!("postgres://{user}@{host}:{port}/{name}");
+    Some((url, DropDatabase { server, name }))
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("HOOKBRIDGE_TEST_PG is reachable");
+    tokio::spawn(connection);
+    client
+}
+
+async fn admin(server: &str, sql: &str) {
+    connect(server).await.execute(sql, &[]).await.expect(sql);
+}
+
+/// The replica that delivers to `target` now.
+async fn lease_holder(url: &str, target: &str) -> String {
+    connect(url)
+        .await
+        .query_one(
+            "SELECT owner FROM target_leases WHERE target = $1",
+            &[&target],
+        )
+        .await
+        .expect("a worker holds the target's lease")
+        .get(0)
+}
+
+struct DropDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let server = self.server.clone();
+        // Drop runs inside the test's runtime; a thread of its own may block.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(admin(&server, &sql));
+        })
+        .join();
+    }
+}
+
+fn replicas(file: &Path, count: usize) -> Vec<Gateway> {
+    (0..count).map(|_| Gateway::start_with(file, &[])).collect()
+}
+
+/// Posts events `numbers` in order to the first replica in `addrs` that answers, as a
+/// load balancer would, each with its own delivery id; returns the numbers accepted.
+async fn post_in_order(addrs: Vec<SocketAddr>, numbers: Vec<u64>, first: usize) -> Vec<u64> {
+    let client = reqwest::Client::new();
+    let mut accepted = Vec::new();
+    for n in numbers {
+        for attempt in 0..addrs.len() {
+            let addr = addrs[(first + attempt) % addrs.len()];
+            let sent = client
+                .post(format!("http://{addr}/hooks/t"))
+                .header("Content-Type", "application/json")
+                .header("webhook-id", format!("evt-{n}"))
+                .body(json!({"n": n}).to_string())
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status() == 202) {
+                accepted.push(n);
+                break;
+            }
+        }
+    }
+    accepted
+}
+
+/// 30 senders, each posting its 50 numbers in order, spread over the replicas.
+async fn post_batch(addrs: &[SocketAddr], range: std::ops::Range<u64>) -> Vec<Vec<u64>> {
+    let numbers: Vec<u64> = range.collect();
+    let senders: Vec<_> = numbers
+        .chunks(50)
+        .enumerate()
+        .map(|(i, chunk)| tokio::spawn(post_in_order(addrs.to_vec(), chunk.to_vec(), i)))
+        .collect();
+    let mut batches = Vec::new();
+    for sender in senders {
+        batches.push(sender.await.unwrap());
+    }
+    batches
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_keep_rate_order_and_every_event_through_a_kill() {
+    let Some((url, _database)) = fresh_database().await else {
+        return;
+    };
+    let chat = StandIn::start().await;
+    let dir = scratch();
+    let targets = target(
+        "chat",
+        "ringcentral",
+        &chat.url("/hook"),
+        "    rate_limit: 100/s\n    timeout: 1s\n",
+    );
+    let yaml = config(&targets, &numbered_route(&["chat"])).replace("sqlite://outbox.db", &url);
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let mut fleet = replicas(&file, 3);
+    let addrs: Vec<SocketAddr> = fleet.iter().map(|g| g.addr).collect();
+
+    let mut senders = post_batch(&addrs, 0..1500).await;
+    chat.wait_for(500, Duration::from_secs(30)).await;
+    // Kill the replica delivering to the target, so another must take it over.
+    let holder = lease_holder(&url, "chat").await;
+    let victim = fleet
+        .iter()
+        .position(|g| g.replica == holder)
+        .expect("the holder is one of the fleet");
+    fleet[victim].kill();
+    let survivor = (victim + 1) % fleet.len();
+    senders.extend(post_batch(&addrs, 1500..3000).await);
+    let accepted: Vec<u64> = senders.iter().flatten().copied().collect();
+    assert_eq!(accepted.len(), 3000, "the live replicas take every event");
+
+    // A redelivery id posted again to another replica is a duplicate fleet-wide.
+    let (status, again) = fleet[survivor]
+        .post("t", json!({"n": 7}).to_string(), &[("webhook-id", "evt-7")])
+        .await;
+    assert_eq!((status, again["duplicate"].clone()), (202, json!(true)));
+
+    fleet[survivor]
+        .wait_until(Duration::from_secs(120), |l| {
+            l.len() == 3000 && l.iter().all(|d| d["status"] == "delivered")
+        })
+        .await;
+    let received = chat.received();
+    let mut times: HashMap<u64, usize> = HashMap::new();
+    for r in &received {
+        *times.entry(number(r)).or_default() += 1;
+    }
+    let missing: Vec<_> = accepted.iter().filter(|n| !times.contains_key(n)).collect();
+    assert!(missing.is_empty(), "accepted, never delivered: {missing:?}");
+    // At least once: the one delivery the killed replica had in flight may be sent
+    // again by the replica that takes its target over; nothing else may repeat.
+    let repeated: Vec<_> = times.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(repeated.len() <= 1, "delivered twice: {repeated:?}");
+    assert_ne!(
+        lease_holder(&url, "chat").await,
+        holder,
+        "another replica took the target over"
+    );
+
+    let arrivals: Vec<_> = received.iter().map(|r| r.at).collect();
+    for (i, start) in arrivals.iter().enumerate() {
+        let within = arrivals[i..]
+            .iter()
+            .take_while(|t| **t < *start + Duration::from_secs(1))
+            .count();
+        assert!(
+            within <= 100,
+            "{within} requests in the second after arrival {i}"
+        );
+    }
+
+    let order: HashMap<u64, usize> = received
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (number(r), i))
+        .rev()
+        .collect();
+    for sender in &senders {
+        let positions: Vec<usize> = sender.iter().map(|n| order[n]).collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "a sender's events arrive in the order it sent them: {sender:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chime_gets_one_message_a_second_from_the_whole_fleet() {
+    let Some((url, _database)) = fresh_database().await else {
+        return;
+    };
+    let chat = StandIn::start().await;
+    let dir = scratch();
+    let targets = target("chime", "chime", &chat.url("/chime"), "");
+    let yaml = config(&targets, &numbered_route(&["chime"])).replace("sqlite://outbox.db", &url);
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let fleet = replicas(&file, 3);
+    for n in 0..10u64 {
+        let (status, body) = fleet[n as usize % 3]
+            .post("t", json!({"n": n}).to_string(), &[])
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let received = chat.wait_for(10, Duration::from_secs(30)).await;
+    for pair in received.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(990),
+            "two Chime messages {gap:?} apart"
+        );
+    }
+    let numbers: Vec<u64> = received.iter().map(number).collect();
+    assert_eq!(numbers, (0..10).collect::<Vec<_>>());
+}
