@@ -240,3 +240,126 @@ async fn chime_gets_one_message_a_second_from_the_whole_fleet() {
     let numbers: Vec<u64> = received.iter().map(number).collect();
     assert_eq!(numbers, (0..10).collect::<Vec<_>>());
 }
+
+/// A TCP relay to PostgreSQL that the test cuts and restores, to lose the store while
+/// the gateway serves.
+struct Relay {
+    addr: SocketAddr,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(upstream: SocketAddr) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let relay = Relay {
+            addr,
+            cut: Default::default(),
+            links: Default::default(),
+        };
+        let (cut, links) = (relay.cut.clone(), relay.links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if cut.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                links.lock().unwrap().push(link);
+            }
+        });
+        relay
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn server_addr(url: &str) -> SocketAddr {
+    let rest = url.split_once('@').map_or(url, |(_, r)| r);
+    let host_port = rest.split('/').next().unwrap_or("127.0.0.1:5432");
+    host_port
+        .parse()
+        .expect("HOOKBRIDGE_TEST_PG names host:port as an IP address")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_postgresql_gives_503_and_both_sides_resume_when_it_returns() {
+    let Some((url, _database)) = fresh_database().await else {
+        return;
+    };
+    let relay = Relay::start(server_addr(&url)).await;
+    let relayed = url.replacen(&server_addr(&url).to_string(), &relay.addr.to_string(), 1);
+    let chat = StandIn::start().await;
+    let dir = scratch();
+    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
+    let yaml = config(&targets, &numbered_route(&["chat"])).replace("sqlite://outbox.db", &relayed);
+    let gateway = Gateway::start(dir.path(), &yaml);
+    let (status, _) = gateway.post("t", json!({"n": 1}).to_string(), &[]).await;
+    assert_eq!(status, 202);
+    gateway
+        .wait_until(Duration::from_secs(10), |l| {
+            crate::gateway::all_with_status(l, 1, "delivered")
+        })
+        .await;
+
+    relay.cut();
+    let (status, ready) = gateway.get("/readyz").await;
+    assert_eq!(status, 503, "{ready}");
+    let (status, answer) = gateway.post("t", json!({"n": 2}).to_string(), &[]).await;
+    assert_eq!(status, 503, "never 202 without a stored row: {answer}");
+    assert_eq!(gateway.get("/healthz").await.0, 200, "the process lives on");
+
+    relay.restore();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let (status, answer) = gateway.post("t", json!({"n": 3}).to_string(), &[]).await;
+        if status == 202 || std::time::Instant::now() > deadline {
+            break (status, answer);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.0, 202, "ingress resumes by itself: {}", status.1);
+    assert_eq!(gateway.get("/readyz").await.0, 200);
+    let received = chat.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(received.iter().map(number).collect::<Vec<_>>(), [1, 3]);
+}
+
+#[tokio::test]
+async fn postgresql_down_at_start_is_a_clear_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = scratch();
+    let yaml = config(
+        "  preview: {kind: preview}\n",
+        &numbered_route(&["preview"]),
+    )
+    .replace(
+        "sqlite://outbox.db",
+        &format!("postgres://postgres@127.0.0.1:{port}/hookbridge"),
+    );
+    std::fs::write(dir.path().join("config.yaml"), yaml).unwrap();
+    let run = crate::support::hookbridge(dir.path(), &["serve", "--config", "config.yaml"], None);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = crate::support::text(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach PostgreSQL at 127.0.0.1:{port}/hookbridge"
+        )),
+        "{stderr}"
+    );
+}
