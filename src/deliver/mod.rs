@@ -177,6 +177,11 @@ impl Worker {
             let span = tracing::info_span!("delivery", id = delivery.id, event = %delivery.event_id, target_name = %self.name);
             self.deliver(delivery, &mut shutdown).instrument(span).await;
         }
+        if self.leased_until.is_some() {
+            if let Err(err) = self.store.release(&self.name, &self.owner).await {
+                tracing::warn!(target_name = %self.name, %err, "cannot give the target's lease up; another replica takes it when it runs out");
+            }
+        }
     }
 
     async fn deliver(&self, delivery: Delivery, shutdown: &mut watch::Receiver<bool>) {

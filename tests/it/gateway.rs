@@ -14,11 +14,25 @@ use crate::support::path;
 
 pub const ADMIN_TOKEN: &str = "test-token";
 
-/// A config around `targets:` and `routes:` YAML: loopback on a free port, the store
-/// in `dir`, the admin API on.
+/// A config around `targets:` and `routes:` YAML: loopback on a free port, the admin
+/// API on, and the test's own store: a SQLite file beside the config or, with
+/// HOOKBRIDGE_TEST_STORE=postgres, a fresh database on the HOOKBRIDGE_TEST_PG server,
+/// so one suite tests both stores.
 pub fn config(targets: &str, routes: &str) -> String {
+    let store = match std::env::var("HOOKBRIDGE_TEST_STORE").as_deref() {
+        Ok("postgres") => crate::pg::fresh_database_blocking(),
+        _ => "sqlite://outbox.db".to_string(),
+    };
+    config_with_store(&store, targets, routes)
+}
+
+pub fn uses_postgres() -> bool {
+    std::env::var("HOOKBRIDGE_TEST_STORE").as_deref() == Ok("postgres")
+}
+
+pub fn config_with_store(store: &str, targets: &str, routes: &str) -> String {
     format!(
-        "listen: 127.0.0.1:0\nstore: sqlite://outbox.db\nadmin_token: {ADMIN_TOKEN}\n\
+        "listen: 127.0.0.1:0\nstore: {store}\nadmin_token: {ADMIN_TOKEN}\n\
          targets:\n{targets}\nroutes:\n{routes}\n"
     )
 }

@@ -8,6 +8,7 @@ mod durability;
 mod gateway;
 mod ingress;
 mod ops;
+mod pg;
 mod render;
 mod replicas;
 mod standin;

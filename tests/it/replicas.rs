@@ -5,46 +5,14 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::delivery::{number, numbered_route, target};
-use crate::gateway::{config, scratch, Gateway};
+use crate::gateway::{config_with_store, scratch, Gateway};
+use crate::pg::{connect, fresh_database};
 use crate::standin::StandIn;
-
-/// A fresh database on the HOOKBRIDGE_TEST_PG server: its URL, and a guard that drops
-/// it. `None` when the variable is unset.
-async fn fresh_database() -> Option<(String, DropDatabase)> {
-    let Ok(server) = std::env::var("HOOKBRIDGE_TEST_PG") else {
-        eprintln!("HOOKBRIDGE_TEST_PG is not set: the PostgreSQL replica tests do not run");
-        return None;
-    };
-    let name = format!("hookbridge_it_{}", uuid::Uuid::now_v7().simple());
-    admin(&server, &format!("CREATE DATABASE {name}")).await;
-    let config = tokio_postgres::Config::from_str(&server).expect("a PostgreSQL URL");
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or("postgres");
-    let url = format!("postgres://{user}@{host}:{port}/{name}");
-    Some((url, DropDatabase { server, name }))
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("HOOKBRIDGE_TEST_PG is reachable");
-    tokio::spawn(connection);
-    client
-}
-
-async fn admin(server: &str, sql: &str) {
-    connect(server).await.execute(sql, &[]).await.expect(sql);
-}
 
 /// The replica that delivers to `target` now.
 async fn lease_holder(url: &str, target: &str) -> String {
@@ -57,27 +25,6 @@ async fn lease_holder(url: &str, target: &str) -> String {
         .await
         .expect("a worker holds the target's lease")
         .get(0)
-}
-
-struct DropDatabase {
-    server: String,
-    name: String,
-}
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let server = self.server.clone();
-        // Drop runs inside the test's runtime; a thread of its own may block.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(admin(&server, &sql));
-        })
-        .join();
-    }
 }
 
 fn replicas(file: &Path, count: usize) -> Vec<Gateway> {
@@ -136,7 +83,7 @@ async fn three_replicas_keep_rate_order_and_every_event_through_a_kill() {
         &chat.url("/hook"),
         "    rate_limit: 100/s\n    timeout: 1s\n",
     );
-    let yaml = config(&targets, &numbered_route(&["chat"])).replace("sqlite://outbox.db", &url);
+    let yaml = config_with_store(&url, &targets, &numbered_route(&["chat"]));
     let file = dir.path().join("config.yaml");
     std::fs::write(&file, yaml).unwrap();
     let mut fleet = replicas(&file, 3);
@@ -219,7 +166,7 @@ async fn chime_gets_one_message_a_second_from_the_whole_fleet() {
     let chat = StandIn::start().await;
     let dir = scratch();
     let targets = target("chime", "chime", &chat.url("/chime"), "");
-    let yaml = config(&targets, &numbered_route(&["chime"])).replace("sqlite://outbox.db", &url);
+    let yaml = config_with_store(&url, &targets, &numbered_route(&["chime"]));
     let file = dir.path().join("config.yaml");
     std::fs::write(&file, yaml).unwrap();
     let fleet = replicas(&file, 3);
@@ -306,7 +253,7 @@ async fn losing_postgresql_gives_503_and_both_sides_resume_when_it_returns() {
     let chat = StandIn::start().await;
     let dir = scratch();
     let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
-    let yaml = config(&targets, &numbered_route(&["chat"])).replace("sqlite://outbox.db", &relayed);
+    let yaml = config_with_store(&relayed, &targets, &numbered_route(&["chat"]));
     let gateway = Gateway::start(dir.path(), &yaml);
     let (status, _) = gateway.post("t", json!({"n": 1}).to_string(), &[]).await;
     assert_eq!(status, 202);
@@ -344,13 +291,10 @@ async fn postgresql_down_at_start_is_a_clear_error() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let dir = scratch();
-    let yaml = config(
+    let yaml = config_with_store(
+        &format!("postgres://postgres@127.0.0.1:{port}/hookbridge"),
         "  preview: {kind: preview}\n",
         &numbered_route(&["preview"]),
-    )
-    .replace(
-        "sqlite://outbox.db",
-        &format!("postgres://postgres@127.0.0.1:{port}/hookbridge"),
     );
     std::fs::write(dir.path().join("config.yaml"), yaml).unwrap();
     let run = crate::support::hookbridge(dir.path(), &["serve", "--config", "config.yaml"], None);

@@ -1,0 +1,77 @@
+//! Fresh PostgreSQL databases on the server HOOKBRIDGE_TEST_PG names, for tests of
+//! the shared store.
+
+use std::str::FromStr;
+
+/// A fresh database on the HOOKBRIDGE_TEST_PG server: its URL, and a guard that drops
+/// it. `None` when the variable is unset.
+pub async fn fresh_database() -> Option<(String, DropDatabase)> {
+    let Ok(server) = std::env::var("HOOKBRIDGE_TEST_PG") else {
+        eprintln!("HOOKBRIDGE_TEST_PG is not set: the PostgreSQL replica tests do not run");
+        return None;
+    };
+    let name = format!("hookbridge_it_{}", uuid::Uuid::now_v7().simple());
+    admin(&server, &format!("CREATE DATABASE {name}")).await;
+    let config = tokio_postgres::Config::from_str(&server).expect("a PostgreSQL URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let url = format!("postgres://{user}@{host}:{port}/{name}");
+    Some((url, DropDatabase { server, name }))
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("HOOKBRIDGE_TEST_PG is reachable");
+    tokio::spawn(connection);
+    client
+}
+
+pub async fn admin(server: &str, sql: &str) {
+    connect(server).await.execute(sql, &[]).await.expect(sql);
+}
+
+pub struct DropDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let server = self.server.clone();
+        // Drop runs inside the test's runtime; a thread of its own may block.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(admin(&server, &sql));
+        })
+        .join();
+    }
+}
+
+/// A fresh database for one test gateway, created from synchronous test code; it is
+/// not dropped (the gateway outlives the call), so `.ci/run` drops leftovers.
+pub fn fresh_database_blocking() -> String {
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let (url, database) = fresh_database()
+                    .await
+                    .expect("HOOKBRIDGE_TEST_STORE=postgres needs HOOKBRIDGE_TEST_PG");
+                std::mem::forget(database);
+                url
+            })
+    })
+    .join()
+    .unwrap()
+}
