@@ -30,7 +30,7 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             _ => LogFormat::Human,
         }
     });
-    init_logging(format);
+    let _flush_on_exit = init_logging(format);
     let (config, warnings) = Config::load(config)?;
     for warning in warnings.iter() {
         tracing::warn!("{warning}");

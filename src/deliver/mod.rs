@@ -14,7 +14,6 @@ use tracing::Instrument;
 use crate::config::{Config, Rate, Target};
 use crate::metrics::{DeliveryResult, Metrics};
 use crate::store::{Delivery, Store, Update};
-use crate::target::Kind;
 
 pub mod retry;
 
@@ -63,7 +62,8 @@ pub fn start(
     let mut wakers = HashMap::new();
     let mut handles = Vec::new();
     for (name, target) in &config.targets {
-        if target.url.is_none() && target.kind != Kind::Preview {
+        // Preview deliveries are written delivered: the stored row is the message.
+        if target.url.is_none() {
             continue;
         }
         let wake = Arc::new(Notify::new());
@@ -270,12 +270,7 @@ impl Worker {
 
     async fn send(&self, body: &str) -> Attempt {
         let Some(url) = &self.target.url else {
-            // Preview keeps the message in the store, where people read it.
-            return Attempt::Answered {
-                status: 200,
-                retry_after: None,
-                detail: String::new(),
-            };
+            return Attempt::Failed("the target has no url".into());
         };
         let sent = self
             .client
@@ -348,7 +343,7 @@ pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
     for queue in queues {
         let why = match config.targets.get(&queue.target) {
             None => "is no longer in the config",
-            Some(t) if t.url.is_none() && t.kind != Kind::Preview => "has no url (it is off)",
+            Some(t) if t.url.is_none() => "has no url (it is off)",
             Some(_) => continue,
         };
         tracing::warn!(target_name = %queue.target, pending = queue.depth, "target {why}: its pending deliveries wait until it is back");

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::{error, reply, Gateway};
 use crate::config::Route;
 use crate::mapping::{Event, Outcome};
+use crate::metrics::DeliveryResult;
 use crate::store::{Accepted, NewDelivery, NewEvent};
 use crate::target;
 use crate::verify;
@@ -150,6 +151,7 @@ async fn accept(
                 target: name.clone(),
                 rule: message.rule.clone(),
                 bodies,
+                stored_only: target.kind == target::Kind::Preview,
             })
         })
         .collect();
@@ -158,7 +160,10 @@ async fn accept(
         return Ok(("accepted", accepted(id, 0)));
     }
     let count = deliveries.len();
-    let targets: Vec<String> = deliveries.iter().map(|d| d.target.clone()).collect();
+    let targets: Vec<(String, bool)> = deliveries
+        .iter()
+        .map(|d| (d.target.clone(), d.stored_only))
+        .collect();
     let stored = gateway
         .store
         .accept(NewEvent {
@@ -178,11 +183,13 @@ async fn accept(
         })?;
     match stored {
         Accepted::Stored => {
-            for target in &targets {
-                gateway
-                    .metrics
-                    .delivery(target, crate::metrics::DeliveryResult::Queued);
-                gateway.wakers.wake(target);
+            for (target, stored_only) in &targets {
+                if *stored_only {
+                    gateway.metrics.delivery(target, DeliveryResult::Delivered);
+                } else {
+                    gateway.metrics.delivery(target, DeliveryResult::Queued);
+                    gateway.wakers.wake(target);
+                }
             }
             tracing::info!(rule = %message.rule, deliveries = count, "accepted");
             Ok(("accepted", accepted(id, count)))

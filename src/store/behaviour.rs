@@ -15,6 +15,7 @@ fn event(id: &str, key: Option<&str>, targets: &[&str]) -> NewEvent {
                 target: (*t).into(),
                 rule: "rule".into(),
                 bodies: vec![format!("{{\"event\":\"{id}\"}}"), "{}".into()],
+                stored_only: false,
             })
             .collect(),
     }

@@ -41,6 +41,8 @@ pub struct NewDelivery {
     pub rule: String,
     /// The HTTP bodies to POST, in order (a long message may be several parts).
     pub bodies: Vec<String>,
+    /// For a preview target the stored row is the delivery: it is written delivered.
+    pub stored_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -167,16 +167,30 @@ impl Store for PostgresStore {
         let insert = tx
             .prepare(
                 "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
-                 created_at, since, next_at, updated_at) \
-                 VALUES (nextval('delivery_seq'), $1, $2, $3, $4, 'pending', $5, $6, $6, $6, $6)",
+                 parts_sent, created_at, since, next_at, updated_at) \
+                 VALUES (nextval('delivery_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $8)",
             )
             .await
             .map_err(unavailable)?;
         for d in &event.deliveries {
             let bodies = serde_json::to_string(&d.bodies).map_err(unavailable)?;
+            let (status, parts_sent) = if d.stored_only {
+                ("delivered", d.bodies.len() as i32)
+            } else {
+                ("pending", 0)
+            };
             tx.execute(
                 &insert,
-                &[&event.id, &event.route, &d.target, &d.rule, &bodies, &now],
+                &[
+                    &event.id,
+                    &event.route,
+                    &d.target,
+                    &d.rule,
+                    &status,
+                    &bodies,
+                    &parts_sent,
+                    &now,
+                ],
             )
             .await
             .map_err(unavailable)?;

@@ -162,14 +162,12 @@ fn in_savepoint<T>(
     conn: &Connection,
     op: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job")?;
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let result = op(conn);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    conn.execute_batch(end)?;
+    if result.is_err() {
+        conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
+    }
+    conn.prepare_cached("RELEASE job")?.execute([])?;
     result
 }
 
@@ -265,45 +263,48 @@ fn delivery(row: &Row) -> rusqlite::Result<Delivery> {
 }
 
 fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries",
-        [],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries")?
+        .query_row([], |r| r.get(0))
 }
 
 fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
     let now = Timestamp::now();
     if let Some(key) = &event.dedup_key {
         let original: Option<String> = conn
-            .query_row(
-                "SELECT event_id FROM seen WHERE route = ?1 AND key = ?2 AND at >= ?3",
-                params![event.route, key, millis(now - DEDUP_WINDOW)],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT event_id FROM seen WHERE route = ?1 AND key = ?2 AND at >= ?3")?
+            .query_row(params![event.route, key, millis(now - DEDUP_WINDOW)], |r| {
+                r.get(0)
+            })
             .optional()?;
         if let Some(original) = original {
             return Ok(Accepted::Duplicate { original });
         }
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO seen (route, key, event_id, at) VALUES (?1, ?2, ?3, ?4)",
-            params![event.route, key, event.id, millis(now)],
-        )?;
+        )?
+        .execute(params![event.route, key, event.id, millis(now)])?;
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
-         created_at, since, next_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7, ?7, ?7)",
+         parts_sent, created_at, since, next_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?9)",
     )?;
     for d in &event.deliveries {
         let bodies = serde_json::to_string(&d.bodies).map_err(|e| unavailable(e.to_string()))?;
+        let (status, parts_sent) = if d.stored_only {
+            ("delivered", d.bodies.len() as i64)
+        } else {
+            ("pending", 0)
+        };
         insert.execute(params![
             next_seq(conn)?,
             event.id,
             event.route,
             d.target,
             d.rule,
+            status,
             bodies,
+            parts_sent,
             millis(now)
         ])?;
     }
@@ -510,6 +511,7 @@ mod tests {
                         target: "t".into(),
                         rule: "rule".into(),
                         bodies: vec!["{}".into()],
+                        stored_only: false,
                     }],
                 };
                 store.accept(event).await
