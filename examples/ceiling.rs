@@ -12,6 +12,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+/// The same allocator as the gateway, so the ceiling is the ceiling for it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, body): (StatusCode, &'static str) = if request.method() != Method::POST {
         (StatusCode::METHOD_NOT_ALLOWED, r#"{"error":"POST only"}"#)
