@@ -9,11 +9,17 @@
 #    parses the JSON: the most any server can do here) and then to the gateway with a
 #    fresh SQLite store; prints requests/s, p50, p99 and errors for both, and the
 #    gateway's share of the ceiling. /metrics must agree with what wrk counted.
+# 1b. Throughput on PostgreSQL, when HOOKBRIDGE_TEST_PG is set (an admin URL such as
+#    postgres://postgres@127.0.0.1:5432/test): the same run with the store in a fresh
+#    database (created, then dropped), once with one gateway ("postgres x1") and once
+#    with three on the one database ("postgres x3"), each driven by its own wrk
+#    (-t1, CONNECTIONS/3 connections) in parallel; requests/s summed, p50/p99/max the
+#    highest of the three. /metrics (summed over replicas) must agree with wrk.
 # 2. Memory: a gateway whose only target is down takes EVENTS (100,000) events; once
 #    its queue holds them all, VmRSS and VmHWM are read from /proc. Goal: < 100 MB.
 #
 # Environment: DURATION, THREADS (2), CONNECTIONS (64), EVENTS (100000),
-# MEMORY_GOAL_MB (100), KEEP_TMP=1 keeps the temp folder (stores, logs, wrk output).
+# MEMORY_GOAL_MB (100), HOOKBRIDGE_TEST_PG (unset: no PostgreSQL runs), KEEP_TMP=1 keeps the temp folder (stores, logs, wrk output).
 # Exits non-zero when a run had errors, /metrics disagrees, or the memory goal is
 # missed, after printing every figure.
 set -euo pipefail
@@ -45,6 +51,8 @@ problem() {
 # --- processes and temp files: everything started here is stopped on exit ---------
 TMP=$(mktemp -d -t hookbridge-load.XXXXXX)
 PIDS=()
+# PostgreSQL databases created here; cleanup drops them, after stopping the gateways.
+PG_DBS=()
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -63,12 +71,21 @@ cleanup() {
         fi
         wait "$pid" 2>/dev/null || true
     done
+    local db
+    for db in "${PG_DBS[@]}"; do
+        pg_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" ||
+            echo "load.sh: could not drop PostgreSQL database $db; drop it by hand" >&2
+    done
     if [[ "${KEEP_TMP:-0}" == 1 ]]; then
         echo "load.sh: kept $TMP" >&2
     else
         rm -rf "$TMP"
     fi
     exit "$status"
+}
+# One SQL statement on HOOKBRIDGE_TEST_PG's database.
+pg_admin() {
+    PGCONNECT_TIMEOUT=10 psql "$HOOKBRIDGE_TEST_PG" -qAt -v ON_ERROR_STOP=1 -c "$1" >/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -112,6 +129,9 @@ run() {
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v curl >/dev/null || need+=(curl)
+if [[ -n "${HOOKBRIDGE_TEST_PG:-}" ]]; then
+    command -v psql >/dev/null || need+=(postgresql-client)
+fi
 if ((${#need[@]})); then
     echo "load.sh: installing ${need[*]} with apt-get" >&2
     if ! apt-get install -y "${need[@]}" >&2; then
@@ -119,11 +139,19 @@ if ((${#need[@]})); then
         apt-get install -y "${need[@]}" >&2 || die "cannot install ${need[*]} with apt-get (needs root and Debian's package lists)"
     fi
     for tool in "${need[@]}"; do
+        [[ "$tool" == postgresql-client ]] && tool=psql
         command -v "$tool" >/dev/null || die "$tool is still missing after apt-get install"
     done
 fi
 [[ -f "$PAYLOAD" ]] || die "payload $PAYLOAD is missing"
 [[ -f "$MAPPING" ]] || die "mapping $MAPPING is missing"
+if [[ -n "${HOOKBRIDGE_TEST_PG:-}" ]]; then
+    [[ "$HOOKBRIDGE_TEST_PG" =~ ^(postgres(ql)?://[^/?]+) ]] ||
+        die "HOOKBRIDGE_TEST_PG ($HOOKBRIDGE_TEST_PG) is not a postgres://USER@HOST:PORT/DB URL"
+    PG_SERVER=${BASH_REMATCH[1]}
+    pg_admin 'SELECT 1' || die "cannot connect to HOOKBRIDGE_TEST_PG ($HOOKBRIDGE_TEST_PG) with psql"
+    ((CONNECTIONS >= 3)) || die "CONNECTIONS ($CONNECTIONS) must be at least 3 for the three-replica run"
+fi
 ((EVENTS >= THREADS)) || die "EVENTS ($EVENTS) must be at least THREADS ($THREADS)"
 
 echo "== building (release)" >&2
@@ -199,6 +227,11 @@ proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 children_secs() {
     times >"$TMP/times"
     CHILDREN_SECS=$(tail -1 "$TMP/times" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } printf "%.2f\n", n }')
+}
+# Ticks of every PostgreSQL process (server and backends) that exists now.
+pg_ticks() {
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+        awk '$2 == "(postgres)" { n += $14 + $15 } END { printf "%d\n", n }'
 }
 HZ=$(getconf CLK_TCK)
 
@@ -276,6 +309,148 @@ gw_log_lines=$(wc -l <"$TMP/throughput/gateway.log")
 gw_log_bytes=$(stat -c %s "$TMP/throughput/gateway.log")
 stop "$GATEWAY_PID"
 
+# --- 1b. throughput on PostgreSQL ----------------------------------------------------
+# Replicas of the gateway under test: their pids and addresses.
+REPLICA_PIDS=()
+REPLICA_ADDRS=()
+
+# Drives every replica at once with its own wrk (one replica: -t$THREADS
+# -c$CONNECTIONS, as run_wrk; n replicas: -t1 -c$((CONNECTIONS / n)) each): output
+# file prefix, duration. Each wrk writes OUT.I; OUT gets one LOADRESULT line for them
+# all (requests and errors summed, duration_us such that requests/s is the sum of
+# theirs, latencies the highest) and OUT.cpu "servers wrk other postgres" cores.
+run_wrk_replicas() {
+    local out=$1 duration=$2 n=${#REPLICA_PIDS[@]} i pid base b0 s0 p0 c0 t0 b1 s1 p1 c1 t1
+    local threads=$THREADS connections=$CONNECTIONS wrks=() rcs=()
+    if ((n > 1)); then
+        threads=1 connections=$((CONNECTIONS / n))
+    fi
+    base=$(date +%s%N)
+    children_secs
+    c0=$CHILDREN_SECS b0=$(busy_ticks) p0=$(pg_ticks) t0=$(date +%s.%N) s0=0
+    for pid in "${REPLICA_PIDS[@]}"; do s0=$((s0 + $(proc_ticks "$pid"))); done
+    for ((i = 0; i < n; i++)); do
+        THREADS=$threads CONNECTIONS=$connections LOAD_RUN="$base-r$i" \
+            exec_wrk "$out.$i" "http://${REPLICA_ADDRS[i]}/hooks/jira" "$duration" &
+        wrks+=("$!")
+        PIDS+=("$!")
+    done
+    for pid in "${wrks[@]}"; do
+        local rc=0
+        wait "$pid" || rc=$?
+        forget "$pid"
+        rcs+=("$rc")
+    done
+    b1=$(busy_ticks) p1=$(pg_ticks) t1=$(date +%s.%N) s1=0
+    for pid in "${REPLICA_PIDS[@]}"; do s1=$((s1 + $(proc_ticks "$pid"))); done
+    children_secs
+    c1=$CHILDREN_SECS
+    for ((i = 0; i < n; i++)); do
+        ((n == 1)) || echo "   replica $((i + 1)) at ${REPLICA_ADDRS[i]}:" >&2
+        check_wrk_run "$out.$i" "${rcs[i]}"
+    done
+    for ((i = 0; i < n; i++)); do grep -m1 '^LOADRESULT ' "$out.$i"; done |
+        awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+               req += v["requests"]; rps += v["requests"] / (v["duration_us"] / 1e6)
+               for (k in v) if (k ~ /_us$/ && k != "duration_us") { if (v[k] > hi[k]) hi[k] = v[k] }
+                            else if (k != "requests" && k != "duration_us") sum[k] += v[k] }
+             END { printf "LOADRESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d " \
+                          "status=%d connect=%d read=%d write=%d timeout=%d\n",
+                          req, (rps > 0 ? req / rps * 1e6 : 1), hi["p50_us"], hi["p90_us"], hi["p99_us"],
+                          hi["max_us"], sum["status"], sum["connect"], sum["read"], sum["write"], sum["timeout"] }' >"$out"
+    awk -v hz="$HZ" -v b="$((b1 - b0))" -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v c0="$c0" -v c1="$c1" \
+        -v t0="$t0" -v t1="$t1" \
+        'BEGIN { t = t1 - t0; srv = s / hz / t; w = (c1 - c0) / t; pg = (p < 0 ? 0 : p) / hz / t;
+                 o = b / hz / t - srv - w - pg;
+                 printf "%.2f %.2f %.2f %.2f\n", srv, w, (o < 0 ? 0 : o), pg }' >"$out.cpu"
+}
+
+# One run on a fresh PostgreSQL database: row name, number of replicas. Leaves the
+# wrk summary in $TMP/wrk-NAME.txt and the /metrics check in $TMP/wrk-NAME.txt.report.
+pg_run() {
+    local name=$1 n=$2 slug db dir out i accepted=0 a warnings=0 w completed diff
+    slug=${name// /-}
+    db="hookbridge_load_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+    dir="$TMP/$slug"
+    out="$TMP/wrk-$slug.txt"
+    mkdir -p "$dir"
+    PG_DBS+=("$db")
+    pg_admin "CREATE DATABASE $db" || die "cannot create PostgreSQL database $db"
+    cat >"$dir/config.yaml" <<CONF
+listen: 127.0.0.1:0
+store: $PG_SERVER/$db
+targets:
+  preview: {kind: preview}
+routes:
+  jira:
+    mappings: [$MAPPING]
+    targets: [preview]
+CONF
+    REPLICA_PIDS=() REPLICA_ADDRS=()
+    # One after the other: each runs the migrations at start.
+    for ((i = 1; i <= n; i++)); do
+        start_gateway "$dir/config.yaml" "$dir/gateway-$i.log"
+        REPLICA_PIDS+=("$GATEWAY_PID")
+        REPLICA_ADDRS+=("$GATEWAY_ADDR")
+    done
+    echo "   $name: gateway(s) at ${REPLICA_ADDRS[*]} (store $PG_SERVER/$db)" >&2
+    run_wrk_replicas "$out" "$DURATION"
+    for ((i = 0; i < n; i++)); do
+        check_wrk_errors "$name$( ((n == 1)) || echo " replica $((i + 1))")" "$out.$i"
+    done
+    # wrk abandons requests in flight when its time is up; let the gateways finish them.
+    sleep 2
+    completed=$(field "$out" requests)
+    for ((i = 0; i < n; i++)); do
+        a=$(metric "${REPLICA_ADDRS[i]}" hookbridge_events_total 'route="jira"' 'outcome="accepted"')
+        accepted=$((accepted + a))
+        curl -fsS --max-time 10 "http://${REPLICA_ADDRS[i]}/metrics" |
+            grep -E '^hookbridge_events_total\{' | grep -v 'outcome="accepted"' |
+            sed "s/^/    replica $((i + 1)): /" >>"$dir/other" || true
+        w=$(grep -cE '"level":"(WARN|ERROR)"' "$dir/gateway-$((i + 1)).log" || true)
+        warnings=$((warnings + w))
+    done
+    for pid in "${REPLICA_PIDS[@]}"; do stop "$pid"; done
+    REPLICA_PIDS=() REPLICA_ADDRS=()
+    pg_admin "DROP DATABASE $db WITH (FORCE)" || die "cannot drop PostgreSQL database $db"
+    forget_db "$db"
+    diff=$((accepted - completed))
+    {
+        echo "$name /metrics after the run$( ((n == 1)) || echo " (summed over the $n replicas)"):"
+        echo "  wrk completed requests          $completed"
+        echo "  events accepted (route jira)    $accepted   (difference $diff; wrk drops up to $CONNECTIONS in flight at its end)"
+        [[ ! -s "$dir/other" ]] || { echo "  other outcomes:"; cat "$dir/other"; }
+        echo "  log: $warnings WARN/ERROR"
+        if ((warnings > 0)); then
+            echo "  first WARN/ERROR lines:"
+            cat "$dir"/gateway-*.log | grep -m5 -E '"level":"(WARN|ERROR)"' | sed 's/^/    /' || true
+        fi
+    } >"$out.report"
+    if ((diff < 0 || diff > CONNECTIONS)); then
+        problem "$name: /metrics counted $accepted accepted events, wrk $completed completed requests"
+    fi
+}
+
+# Drops a database that has been dropped from the ones cleanup drops.
+forget_db() {
+    local keep=() d
+    for d in "${PG_DBS[@]}"; do
+        [[ "$d" == "$1" ]] || keep+=("$d")
+    done
+    PG_DBS=("${keep[@]}")
+}
+
+PG_ROWS=()
+if [[ -n "${HOOKBRIDGE_TEST_PG:-}" ]]; then
+    echo "== throughput on PostgreSQL ($PG_SERVER): 1 gateway, then 3 on one database" >&2
+    pg_run "postgres x1" 1
+    pg_run "postgres x3" 3
+    PG_ROWS=("postgres x1" "postgres x3")
+else
+    PG_SKIPPED="PostgreSQL runs skipped: HOOKBRIDGE_TEST_PG is not set (e.g. HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test)"
+    echo "== $PG_SKIPPED" >&2
+fi
+
 # --- table ---------------------------------------------------------------------------
 row() {
     local name=$1 out=$2 seconds rps socket cpu
@@ -286,6 +461,9 @@ row() {
     # shellcheck disable=SC2059
     printf "$ROW" "$name" "$rps" "$(ms "$(field "$out" p50_us)")" "$(ms "$(field "$out" p99_us)")" \
         "$(ms "$(field "$out" max_us)")" "$(field "$out" status)" "$socket" "${cpu[0]}" "${cpu[1]}" "${cpu[2]}"
+    if ((${#cpu[@]} > 3)); then
+        notes+=("$name: PostgreSQL used ${cpu[3]} cores during its run (not in other-cores)")
+    fi
     if awk -v o="${cpu[2]}" 'BEGIN { exit !(o > 0.25) }'; then
         notes+=("$name: other processes used ${cpu[2]} of the 2 cores during its run; its figures are low by about that share")
     fi
@@ -301,9 +479,22 @@ notes=()
 printf "$ROW" server requests/s p50 p99 max non-2xx socket-errors server-cores wrk-cores other-cores
 row ceiling "$TMP/wrk-ceiling.txt"
 row hookbridge "$TMP/wrk-gateway.txt"
-share=$(awk -v g="$(rps_of "$TMP/wrk-gateway.txt")" -v c="$(rps_of "$TMP/wrk-ceiling.txt")" \
-    'BEGIN { printf "%.1f", (c > 0 ? 100 * g / c : 0) }')
-echo "hookbridge / ceiling: $share %"
+for name in "${PG_ROWS[@]}"; do
+    row "$name" "$TMP/wrk-${name// /-}.txt"
+done
+share_of() {
+    awk -v g="$(rps_of "$1")" -v c="$(rps_of "$TMP/wrk-ceiling.txt")" \
+        'BEGIN { printf "%.1f", (c > 0 ? 100 * g / c : 0) }'
+}
+echo "hookbridge / ceiling: $(share_of "$TMP/wrk-gateway.txt") %"
+for name in "${PG_ROWS[@]}"; do
+    echo "$name / ceiling: $(share_of "$TMP/wrk-${name// /-}.txt") %"
+done
+if ((${#PG_ROWS[@]})); then
+    echo "postgres x3: three wrk -t1 -c$((CONNECTIONS / 3)) at once, one per replica; requests/s summed, latencies the highest of the three, CPU columns summed"
+else
+    echo "$PG_SKIPPED"
+fi
 if ((${#notes[@]})); then
     printf 'note: %s\n' "${notes[@]}"
 fi
@@ -322,6 +513,10 @@ if ((gw_warnings > 0)); then
     echo "  first WARN/ERROR lines:"
     grep -m5 -E '"level":"(WARN|ERROR)"' "$TMP/throughput/gateway.log" | sed 's/^/    /'
 fi
+for name in "${PG_ROWS[@]}"; do
+    echo
+    cat "$TMP/wrk-${name// /-}.txt.report"
+done
 
 # --- 2. memory -----------------------------------------------------------------------
 echo >&2
