@@ -143,12 +143,24 @@ impl Store for PostgresStore {
         if let Some(key) = &event.dedup_key {
             // Two replicas taking the same delivery id at once: the row lock makes
             // one of them wait and then see the other's row.
-            let claimed = tx
-                .query_opt(
+            let claim = tx
+                .prepare_cached(
                     "INSERT INTO seen (route, key, event_id, at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (route, key) DO UPDATE SET event_id = EXCLUDED.event_id, at = EXCLUDED.at \
                      WHERE seen.at < $5 RETURNING event_id",
-                    &[&event.route, key, &event.id, &now, &millis(Timestamp::now() - DEDUP_WINDOW)],
+                )
+                .await
+                .map_err(unavailable)?;
+            let claimed = tx
+                .query_opt(
+                    &claim,
+                    &[
+                        &event.route,
+                        key,
+                        &event.id,
+                        &now,
+                        &millis(Timestamp::now() - DEDUP_WINDOW),
+                    ],
                 )
                 .await
                 .map_err(unavailable)?;
@@ -164,8 +176,10 @@ impl Store for PostgresStore {
                 return Ok(Accepted::Duplicate { original });
             }
         }
+        // Cached per pooled connection: a prepare per event would be one more round
+        // trip on the path to the 202.
         let insert = tx
-            .prepare(
+            .prepare_cached(
                 "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
                  parts_sent, created_at, since, next_at, updated_at) \
                  VALUES (nextval('delivery_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $8)",
