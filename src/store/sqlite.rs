@@ -270,24 +270,36 @@ fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
 fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
     let now = Timestamp::now();
     if let Some(key) = &event.dedup_key {
-        let original: Option<String> = conn
-            .prepare_cached("SELECT event_id FROM seen WHERE route = ?1 AND key = ?2 AND at >= ?3")?
-            .query_row(params![event.route, key, millis(now - DEDUP_WINDOW)], |r| {
-                r.get(0)
-            })
+        // One statement claims the id, unless a claim within the window stands.
+        let claimed = conn
+            .prepare_cached(
+                "INSERT INTO seen (route, key, event_id, at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (route, key) DO UPDATE SET event_id = excluded.event_id, \
+                 at = excluded.at WHERE seen.at < ?5 RETURNING 1",
+            )?
+            .query_row(
+                params![
+                    event.route,
+                    key,
+                    event.id,
+                    millis(now),
+                    millis(now - DEDUP_WINDOW)
+                ],
+                |_| Ok(()),
+            )
             .optional()?;
-        if let Some(original) = original {
+        if claimed.is_none() {
+            let original = conn
+                .prepare_cached("SELECT event_id FROM seen WHERE route = ?1 AND key = ?2")?
+                .query_row(params![event.route, key], |r| r.get(0))?;
             return Ok(Accepted::Duplicate { original });
         }
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO seen (route, key, event_id, at) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![event.route, key, event.id, millis(now)])?;
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
          parts_sent, created_at, since, next_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?9)",
+         VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries), \
+         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?8)",
     )?;
     for d in &event.deliveries {
         let bodies = serde_json::to_string(&d.bodies).map_err(|e| unavailable(e.to_string()))?;
@@ -297,7 +309,6 @@ fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
             ("pending", 0)
         };
         insert.execute(params![
-            next_seq(conn)?,
             event.id,
             event.route,
             d.target,
