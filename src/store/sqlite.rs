@@ -63,15 +63,45 @@ PRAGMA user_version = 1;
 const COLUMNS: &str = "id, event_id, route, target, rule, status, bodies, parts_sent, attempts, \
                        created_at, since, next_at, updated_at, last_error";
 
-/// Replies to one job once its transaction committed (or failed to).
-type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-/// A write; it gets no connection when the transaction could not even begin.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Finish + Send>;
+/// A write the writer thread runs inside a batch's transaction.
+trait Job: Send {
+    /// Runs the write; false when it failed, so its batch must not commit as is.
+    /// It may run twice: a batch that failed is rolled back and each job run alone.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers once the transaction it ran in committed, or could not.
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+}
+
+struct Write<T, F> {
+    op: F,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Write<T, F>
+where
+    T: Send,
+    F: FnMut(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let result = (self.op)(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+        let result = self
+            .result
+            .unwrap_or_else(|| Err(unavailable("the write did not run")));
+        let _ = self.reply.send(committed.and(result));
+    }
+}
 
 /// One gateway process per SQLite file: leases are always granted, and send slots
 /// are kept in memory.
 pub struct SqliteStore {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
     reader: Arc<Mutex<Connection>>,
     next_send: Mutex<HashMap<String, std::time::Instant>>,
 }
@@ -103,17 +133,13 @@ impl SqliteStore {
     /// Runs `op` inside the next batched transaction and answers once it committed.
     async fn write<T: Send + 'static>(
         &self,
-        op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        op: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = match conn {
-                Some(conn) => in_savepoint(conn, op),
-                None => Err(unavailable("could not begin a transaction")),
-            };
-            Box::new(move |committed| {
-                let _ = reply.send(committed.and(result));
-            })
+        let job = Box::new(Write {
+            op,
+            result: None,
+            reply,
         });
         self.jobs
             .send(job)
@@ -157,21 +183,7 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// One failing job must not undo the others in its batch.
-fn in_savepoint<T>(
-    conn: &Connection,
-    op: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-    let result = op(conn);
-    if result.is_err() {
-        conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
-    }
-    conn.prepare_cached("RELEASE job")?.execute([])?;
-    result
-}
-
-fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Job>) {
+fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
     let mut last_prune = std::time::Instant::now();
     loop {
         let first = match queue.recv_timeout(PRUNE_EVERY) {
@@ -179,41 +191,65 @@ fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Job>) {
             Err(mpsc::RecvTimeoutError::Timeout) => None,
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
-        let batch: Vec<Job> = first
+        let mut batch: Vec<Box<dyn Job>> = first
             .into_iter()
             .chain(std::iter::from_fn(|| queue.try_recv().ok()))
             .take(MAX_BATCH)
             .collect();
-        let begun = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
-        let finishers: Vec<Finish> = batch
-            .into_iter()
-            .map(|job| job(begun.then_some(conn)))
-            .collect();
-        if begun && last_prune.elapsed() >= PRUNE_EVERY {
+        if last_prune.elapsed() >= PRUNE_EVERY {
             if let Err(err) = prune(conn) {
                 tracing::warn!(%err, "pruning old deliveries failed");
             }
             last_prune = std::time::Instant::now();
         }
-        let committed = if begun {
-            conn.execute_batch("COMMIT").map_err(|err| {
-                let _ = conn.execute_batch("ROLLBACK");
-                StoreError::from(err)
-            })
-        } else {
-            Err(unavailable("the database is locked or cannot be written"))
-        };
-        for finish in finishers {
-            let outcome = match &committed {
-                Ok(()) => Ok(()),
-                Err(err) => Err(unavailable(err.to_string())),
-            };
-            finish(outcome);
+        match run_batch(conn, &mut batch) {
+            Ok(true) => batch.into_iter().for_each(|job| job.finish(Ok(()))),
+            // One job failed: it must not undo the others, so each runs again alone.
+            // A job that fails alone answers with its own error.
+            Ok(false) => {
+                for job in batch {
+                    let mut alone = [job];
+                    let outcome = run_batch(conn, &mut alone).map(drop);
+                    let [job] = alone;
+                    job.finish(outcome.map_err(StoreError::from));
+                }
+            }
+            Err(err) => {
+                let message = format!("the database is locked or cannot be written: {err}");
+                for job in batch {
+                    job.finish(Err(unavailable(message.clone())));
+                }
+            }
         }
     }
 }
 
+/// Runs `jobs` in one transaction: committed when all succeed (true), rolled back
+/// when one fails (false). Every job runs, so none is left without an outcome.
+fn run_batch(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<bool> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let mut failed = 0;
+    for job in jobs.iter_mut() {
+        if !job.run(conn) {
+            failed += 1;
+        }
+    }
+    let end = if failed == 0 { "COMMIT" } else { "ROLLBACK" };
+    if let Err(err) = conn.prepare_cached(end)?.execute([]) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(err);
+    }
+    Ok(failed == 0)
+}
+
 fn prune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let pruned = delete_old(conn);
+    conn.execute_batch(if pruned.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    pruned
+}
+
+fn delete_old(conn: &Connection) -> rusqlite::Result<()> {
     let now = Timestamp::now();
     conn.execute(
         "DELETE FROM seen WHERE at < ?1",
@@ -528,9 +564,19 @@ mod tests {
                 store.accept(event).await
             })
         });
+        // A write that fails inside a batch answers with its own error and undoes
+        // nothing of the others.
+        let failing = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.replay(Replay::Ids(vec![9999])).await })
+        };
         for write in writes {
             assert_eq!(write.await.unwrap().unwrap(), Accepted::Stored);
         }
+        assert!(matches!(
+            failing.await.unwrap(),
+            Err(StoreError::NotFound(9999))
+        ));
         assert_eq!(store.queues().await.unwrap()[0].depth, 200);
     }
 }
