@@ -187,11 +187,11 @@ impl Worker {
     async fn deliver(&mut self, delivery: Delivery, shutdown: &mut watch::Receiver<bool>) {
         let mut parts_sent = delivery.parts_sent;
         while parts_sent < delivery.bodies.len() {
-            // A message of many parts at a slow rate can outlast the lease it started
-            // under; each part goes out only while this process still holds the target.
-            let still_held =
-                parts_sent == delivery.parts_sent || matches!(self.hold_lease().await, Ok(true));
-            if !still_held || !self.pace(shutdown).await {
+            // Waiting for a slot, or a message of many parts at a slow rate, can
+            // outlast the lease; each part goes out only while this process still
+            // holds the target, checked after the wait.
+            let ready = self.pace(shutdown).await && matches!(self.hold_lease().await, Ok(true));
+            if !ready {
                 if parts_sent > delivery.parts_sent {
                     self.record(delivery.id, Update::Progress { parts_sent })
                         .await;

@@ -54,17 +54,29 @@ pub fn judge(
         Attempt::Failed(error) => (error.clone(), None),
     };
     let wait = retry_after.unwrap_or_else(|| backoff(policy, attempts, random));
-    let at = now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX);
-    let deadline = since + SignedDuration::try_from(policy.budget).unwrap_or(SignedDuration::MAX);
+    // A service may say "Retry-After: 999999999999"; past the budget, or past what a
+    // timestamp can hold, it means the same: this delivery will not go.
+    let later = |t: Timestamp, d: Duration| {
+        SignedDuration::try_from(d)
+            .ok()
+            .and_then(|d| t.checked_add(d).ok())
+    };
+    let (Some(at), Some(deadline)) = (later(now, wait), later(since, policy.budget)) else {
+        return spent(error, policy);
+    };
     if at > deadline {
-        return Verdict::Dead {
-            error: format!(
-                "{error}; gave up: the retry budget of {} is spent",
-                humanize(policy.budget)
-            ),
-        };
+        return spent(error, policy);
     }
     Verdict::Retry { at, error }
+}
+
+fn spent(error: String, policy: &Retry) -> Verdict {
+    Verdict::Dead {
+        error: format!(
+            "{error}; gave up: the retry budget of {} is spent",
+            humanize(policy.budget)
+        ),
+    }
 }
 
 /// Timeouts, throttling and server trouble pass; anything else the service said no
@@ -217,6 +229,18 @@ mod tests {
             panic!("budget spent: {verdict:?}");
         };
         assert!(error.contains("retry budget of 1h is spent"), "{error}");
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_dead_not_a_panic() {
+        let now = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1000);
+        let throttled = Attempt::Answered {
+            status: 429,
+            retry_after: parse_retry_after("999999999999999", now),
+            detail: String::new(),
+        };
+        let verdict = judge(&throttled, &policy(), 0, now, now, 0.5);
+        assert!(matches!(verdict, Verdict::Dead { .. }), "{verdict:?}");
     }
 
     #[test]

@@ -233,9 +233,17 @@ fn run_batch(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<b
         if !job.run(conn) {
             failed += 1;
         }
+        // On a full disk or an I/O error SQLite may roll the transaction back by
+        // itself; the jobs after it must not then commit one statement at a time.
+        if conn.is_autocommit() {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                Some("the transaction was rolled back by SQLite".into()),
+            ));
+        }
     }
     let end = if failed == 0 { "COMMIT" } else { "ROLLBACK" };
-    if let Err(err) = conn.prepare_cached(end)?.execute([]) {
+    if let Err(err) = conn.execute_batch(end) {
         let _ = conn.execute_batch("ROLLBACK");
         return Err(err);
     }
