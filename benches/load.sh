@@ -104,14 +104,18 @@ stop() {
     forget "$pid"
 }
 
-# Drops a pid that has ended from the ones cleanup stops.
-forget() {
-    local keep=() p
-    for p in "${PIDS[@]}"; do
-        [[ "$p" == "$1" ]] || keep+=("$p")
+# Removes a value from one of the arrays cleanup works through (PIDS, PG_DBS).
+forget_in() {
+    local -n list=$1
+    local keep=() item
+    for item in "${list[@]}"; do
+        [[ "$item" == "$2" ]] || keep+=("$item")
     done
-    PIDS=("${keep[@]}")
+    list=("${keep[@]}")
 }
+
+# Drops a pid that has ended from the ones cleanup stops.
+forget() { forget_in PIDS "$1"; }
 
 # Runs a command as a foreground one would, but in the background and waited for,
 # so that a signal to this script stops it at once (bash runs a trap only after the
@@ -413,7 +417,7 @@ CONF
     for pid in "${REPLICA_PIDS[@]}"; do stop "$pid"; done
     REPLICA_PIDS=() REPLICA_ADDRS=()
     pg_admin "DROP DATABASE $db WITH (FORCE)" || die "cannot drop PostgreSQL database $db"
-    forget_db "$db"
+    forget_in PG_DBS "$db"
     diff=$((accepted - completed))
     {
         echo "$name /metrics after the run$( ((n == 1)) || echo " (summed over the $n replicas)"):"
@@ -431,14 +435,6 @@ CONF
     fi
 }
 
-# Drops a database that has been dropped from the ones cleanup drops.
-forget_db() {
-    local keep=() d
-    for d in "${PG_DBS[@]}"; do
-        [[ "$d" == "$1" ]] || keep+=("$d")
-    done
-    PG_DBS=("${keep[@]}")
-}
 
 PG_ROWS=()
 if [[ -n "${HOOKBRIDGE_TEST_PG:-}" ]]; then

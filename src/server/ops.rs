@@ -53,15 +53,20 @@ pub async fn preview(State(gateway): State<Arc<Gateway>>) -> Response {
         .filter(|(_, t)| t.kind == Kind::Preview)
         .map(|(name, _)| name.clone())
         .collect();
-    let filter = Filter {
-        status: None,
-        targets: targets.clone(),
-        limit: 50,
-    };
-    let deliveries = match gateway.store.list(&filter).await {
-        Ok(d) if !targets.is_empty() => d,
-        Ok(_) => Vec::new(),
-        Err(err) => return error(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+    // An empty target list means every target to the store: no preview target, no
+    // query.
+    let deliveries = if targets.is_empty() {
+        Vec::new()
+    } else {
+        let filter = Filter {
+            status: None,
+            targets,
+            limit: 50,
+        };
+        match gateway.store.list(&filter).await {
+            Ok(d) => d,
+            Err(err) => return error(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+        }
     };
     let mut page = String::from(
         "<!doctype html><meta charset=utf-8><title>hookbridge preview</title>\

@@ -12,15 +12,26 @@ pub async fn fresh_database() -> Option<(String, DropDatabase)> {
     };
     let name = format!("hookbridge_it_{}", uuid::Uuid::now_v7().simple());
     admin(&server, &format!("CREATE DATABASE {name}")).await;
-    let config = tokio_postgres::Config::from_str(&server).expect("a PostgreSQL URL");
+    let url = url_at(&server, &server_addr(&server), &name);
+    Some((url, DropDatabase { server, name }))
+}
+
+/// The `host:port` a PostgreSQL URL points at (an IP address, as on loopback).
+pub fn server_addr(url: &str) -> String {
+    let config = tokio_postgres::Config::from_str(url).expect("a PostgreSQL URL");
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
         _ => "127.0.0.1".to_string(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
+/// `url`'s user, at `addr`, in database `name`.
+pub fn url_at(url: &str, addr: &str, name: &str) -> String {
+    let config = tokio_postgres::Config::from_str(url).expect("a PostgreSQL URL");
     let user = config.get_user().unwrap_or("postgres");
-    let url = format!("postgres://{user}@{host}:{port}/{name}");
-    Some((url, DropDatabase { server, name }))
+    format!("postgres://{user}@{addr}/{name}")
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::delivery::{number, numbered_route, target};
 use crate::gateway::{config_with_store, scratch, Gateway};
-use crate::pg::{connect, fresh_database};
+use crate::pg::{connect, fresh_database, server_addr, url_at};
 use crate::standin::StandIn;
 
 /// The replica that delivers to `target` now.
@@ -235,21 +235,17 @@ impl Relay {
     }
 }
 
-fn server_addr(url: &str) -> SocketAddr {
-    let rest = url.split_once('@').map_or(url, |(_, r)| r);
-    let host_port = rest.split('/').next().unwrap_or("127.0.0.1:5432");
-    host_port
-        .parse()
-        .expect("HOOKBRIDGE_TEST_PG names host:port as an IP address")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_postgresql_gives_503_and_both_sides_resume_when_it_returns() {
     let Some((url, _database)) = fresh_database().await else {
         return;
     };
-    let relay = Relay::start(server_addr(&url)).await;
-    let relayed = url.replacen(&server_addr(&url).to_string(), &relay.addr.to_string(), 1);
+    let upstream = server_addr(&url)
+        .parse()
+        .expect("PostgreSQL at an IP address");
+    let relay = Relay::start(upstream).await;
+    let database = url.rsplit('/').next().expect("a database name");
+    let relayed = url_at(&url, &relay.addr.to_string(), database);
     let chat = StandIn::start().await;
     let dir = scratch();
     let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
