@@ -1,6 +1,7 @@
 //! `targets:` entries: the chat service, where it is, how fast it may be sent to and
 //! how long a delivery may keep trying.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -22,6 +23,9 @@ pub(super) struct RawTarget {
     max_parts: Option<Spanned<usize>>,
     timeout: Option<Spanned<String>>,
     retry: Option<Spanned<RawRetry>>,
+    method: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +47,11 @@ pub struct Target {
     /// One attempt's limit, connect to last byte.
     pub timeout: Duration,
     pub retry: Retry,
+    /// `http` targets: the method when the rule names none (POST otherwise).
+    pub method: Option<String>,
+    /// Sent with every request, such as an `Authorization` an endpoint wants; a rule's
+    /// own headers come after these.
+    pub headers: Vec<(String, String)>,
 }
 
 /// At most `count` messages per `per`.
@@ -73,17 +82,25 @@ impl Default for Retry {
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Safe defaults per kind. Chime documents 1 message/s per webhook; RingCentral
-/// documents no limit for incoming webhooks, so it gets the same pace a channel's
-/// readers can follow. Preview is local and unlimited.
+/// Safe defaults per kind, from each service's documented limits: Chime and Slack 1
+/// message/s per webhook; Google Chat 60/min per space; Teams 4/s (its connectors'
+/// limit; Workflows document none); Discord about 30/min per channel; Mattermost 10/s
+/// when its server limits rates. RingCentral documents no limit for incoming webhooks,
+/// so it gets the pace a channel's readers can follow. `http` and preview have none.
 pub fn default_rate(kind: Kind) -> Option<Rate> {
-    let per_second = Some(Rate {
-        count: 1,
-        per: Duration::from_secs(1),
-    });
+    let rate = |count, secs| {
+        Some(Rate {
+            count,
+            per: Duration::from_secs(secs),
+        })
+    };
     match kind {
-        Kind::Chime | Kind::RingCentral | Kind::RingCentralLegacy => per_second,
-        Kind::Preview => None,
+        Kind::Chime | Kind::RingCentral | Kind::RingCentralLegacy | Kind::Slack => rate(1, 1),
+        Kind::Teams => rate(4, 1),
+        Kind::GoogleChat => rate(60, 60),
+        Kind::Discord => rate(30, 60),
+        Kind::Mattermost => rate(10, 1),
+        Kind::Http | Kind::Preview => None,
     }
 }
 
@@ -112,8 +129,11 @@ pub(super) fn compile_target(
         Some(r) => compile_retry(&r.value, loader),
         None => Some(Retry::default()),
     };
+    let headers = compile_headers(&t.headers, loader);
+    let method = compile_method(name, kind, &t.method, loader);
     let (kind, url) = (kind?, url?);
     check_url(name, kind, url.as_deref(), raw, loader)?;
+    let url = url.map(|u| with_thread_reply(kind, u));
     let defaults = target::Options::default();
     Some(Target {
         kind,
@@ -129,7 +149,88 @@ pub(super) fn compile_target(
         },
         timeout: timeout?.unwrap_or(DEFAULT_TIMEOUT),
         retry: retry?,
+        method: method?,
+        headers: headers?,
     })
+}
+
+fn compile_headers(
+    raw: &BTreeMap<String, Spanned<String>>,
+    loader: &mut Loader,
+) -> Option<Vec<(String, String)>> {
+    let mut headers = Vec::with_capacity(raw.len());
+    let mut ok = true;
+    for (name, value) in raw {
+        let Some(text) = loader.interpolate(value) else {
+            ok = false;
+            continue;
+        };
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            loader.error(pos(value), format!("`{name}` is not a valid header name"));
+            ok = false;
+        } else if reqwest::header::HeaderValue::from_str(&text).is_err() {
+            loader.error(pos(value), format!("header `{name}`: the value holds a line break or another character no header may hold"));
+            ok = false;
+        } else {
+            headers.push((name.clone(), text));
+        }
+    }
+    ok.then_some(headers)
+}
+
+fn compile_method(
+    name: &str,
+    kind: Option<Kind>,
+    raw: &Option<Spanned<String>>,
+    loader: &mut Loader,
+) -> Option<Option<String>> {
+    let Some(method) = raw else {
+        return Some(None);
+    };
+    if kind.is_some_and(|k| k != Kind::Http) {
+        loader.error(
+            pos(method),
+            format!("target `{name}`: `method` is for `http` targets; a chat service takes POST"),
+        );
+        return None;
+    }
+    let upper = method.value.trim().to_ascii_uppercase();
+    if upper.is_empty() || reqwest::Method::from_bytes(upper.as_bytes()).is_err() {
+        loader.error(
+            pos(method),
+            format!(
+                "`{}` is not an HTTP method such as POST, PUT or PATCH",
+                method.value
+            ),
+        );
+        return None;
+    }
+    Some(Some(upper))
+}
+
+/// Google Chat uses a message's `thread.threadKey` only when the URL asks it to reply
+/// in that thread; with this option it starts the thread when none has that key yet.
+fn with_thread_reply(kind: Kind, url: String) -> String {
+    const OPTION: &str = "messageReplyOption";
+    if kind != Kind::GoogleChat || url.contains(OPTION) {
+        return url;
+    }
+    let join = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{join}{OPTION}=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD")
+}
+
+/// A warning for a URL whose service has retired it, or is about to.
+fn retired(kind: Kind, url: &reqwest::Url) -> Option<&'static str> {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let office_connector = host.ends_with(".webhook.office.com")
+        || (host == "outlook.office.com" && url.path().starts_with("/webhook"));
+    if office_connector {
+        return Some("this is an Office 365 connector URL, and Microsoft has retired those connectors: in Teams, create a Workflows webhook (\"Post to a channel when a webhook request is received\") and use its URL with `kind: teams`");
+    }
+    if kind == Kind::Chime || host.ends_with(".chime.aws") {
+        return Some("Amazon Chime reached end of support on 2026-02-20; its webhooks may stop at any time, plan a move to another chat service");
+    }
+    None
 }
 
 fn compile_retry(raw: &RawRetry, loader: &mut Loader) -> Option<Retry> {
@@ -167,18 +268,22 @@ fn check_url(
             loader.error(pos(raw), format!("target `{name}` ({kind}) needs a `url`"));
             None
         }
-        (_, Some(url)) if !(url.starts_with("https://") || url.starts_with("http://")) => {
-            loader.error(
-                at,
-                format!("target `{name}`: url must start with https:// (or http://)"),
-            );
-            None
-        }
-        (Kind::Chime, Some(_)) => {
-            loader.warning(at, format!("target `{name}`: Amazon Chime reached end of support on 2026-02-20; its webhooks may stop at any time, plan a move to another chat service"));
+        (_, Some(url)) => {
+            let parsed = reqwest::Url::parse(url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
+            let Some(parsed) = parsed else {
+                loader.error(
+                    at,
+                    format!("target `{name}`: url must be a full URL starting with https:// (or http://)"),
+                );
+                return None;
+            };
+            if let Some(warning) = retired(kind, &parsed) {
+                loader.warning(at, format!("target `{name}`: {warning}"));
+            }
             Some(())
         }
-        _ => Some(()),
     }
 }
 

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::config::{Config, Rate, Target};
 use crate::metrics::{DeliveryResult, Metrics};
-use crate::store::{Delivery, Store, Update};
+use crate::store::{Delivery, Request, Store, Update};
 
 pub mod retry;
 
@@ -77,6 +77,7 @@ pub fn start(
             spacing: target.rate_limit.map(spacing),
             owner: replica.to_string(),
             leased_until: None,
+            bucket_refills_at: None,
             wake,
         };
         handles.push(tokio::spawn(worker.run(shutdown.clone())));
@@ -99,6 +100,8 @@ struct Worker {
     spacing: Option<Duration>,
     owner: String,
     leased_until: Option<std::time::Instant>,
+    /// The service said its rate bucket is empty until then.
+    bucket_refills_at: Option<tokio::time::Instant>,
     wake: Arc<Notify>,
 }
 
@@ -198,7 +201,9 @@ impl Worker {
                 }
                 return;
             }
-            let attempt = self.send(&delivery.bodies[parts_sent]).await;
+            let attempt = self
+                .send(&delivery.bodies[parts_sent], delivery.request.as_ref())
+                .await;
             let verdict = retry::judge(
                 &attempt,
                 &self.target.retry,
@@ -241,6 +246,12 @@ impl Worker {
     /// Waits until the target may be sent to again, by the slot kept in the store so
     /// that the rate holds across replicas; false when the process is stopping.
     async fn pace(&self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        if let Some(refill) = self.bucket_refills_at {
+            let wait = refill.saturating_duration_since(tokio::time::Instant::now());
+            if !wait.is_zero() && !pause(shutdown, wait).await {
+                return false;
+            }
+        }
         let Some(spacing) = self.spacing else {
             return !*shutdown.borrow();
         };
@@ -272,14 +283,26 @@ impl Worker {
         }
     }
 
-    async fn send(&self, body: &str) -> Attempt {
+    async fn send(&mut self, body: &str, request: Option<&Request>) -> Attempt {
         let Some(url) = &self.target.url else {
             return Attempt::Failed("the target has no url".into());
         };
-        let sent = self
+        let method = request
+            .and_then(|r| r.method.as_deref())
+            .or(self.target.method.as_deref())
+            .unwrap_or("POST");
+        let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
+            return Attempt::Failed(format!("`{method}` is not an HTTP method"));
+        };
+        let mut builder = self
             .client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .request(method, url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        let rule_headers = request.map_or(&[][..], |r| r.headers.as_slice());
+        for (name, value) in self.target.headers.iter().chain(rule_headers) {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let sent = builder
             .body(body.to_owned())
             .timeout(self.target.timeout)
             .send()
@@ -289,11 +312,20 @@ impl Worker {
             Err(err) => return Attempt::Failed(self.failure(err)),
         };
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry::parse_retry_after(v, Timestamp::now()));
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after =
+            header("retry-after").and_then(|v| retry::parse_retry_after(&v, Timestamp::now()));
+        let bucket_empty = retry::bucket_empty_for(
+            header("x-ratelimit-remaining").as_deref(),
+            header("x-ratelimit-reset-after").as_deref(),
+        );
+        self.bucket_refills_at = bucket_empty.map(|wait| tokio::time::Instant::now() + wait);
         let mut detail = Vec::new();
         let mut read = 0;
         while read < READ_LIMIT {
@@ -308,10 +340,15 @@ impl Worker {
                 Err(_) => break,
             }
         }
+        let detail = String::from_utf8_lossy(&detail).trim().to_string();
+        let retry_after = match status {
+            429 => retry::retry_after_in_body(&detail).or(retry_after),
+            _ => retry_after,
+        };
         Attempt::Answered {
             status,
             retry_after,
-            detail: String::from_utf8_lossy(&detail).trim().to_string(),
+            detail,
         }
     }
 

@@ -127,6 +127,27 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     Some(Duration::try_from(date.duration_since(now)).unwrap_or(Duration::ZERO))
 }
 
+/// Discord's 429 body, `{"retry_after": 1.234, "global": false, ...}`: seconds, and more
+/// precise than its `Retry-After` header.
+pub fn retry_after_in_body(body: &str) -> Option<Duration> {
+    let seconds = serde_json::from_str::<serde_json::Value>(body)
+        .ok()?
+        .get("retry_after")?
+        .as_f64()?;
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+/// `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset-After: 1.5` (Discord's rate
+/// headers): the service takes nothing more for that long, so the next send waits
+/// instead of being refused.
+pub fn bucket_empty_for(remaining: Option<&str>, reset_after: Option<&str>) -> Option<Duration> {
+    if remaining?.trim() != "0" {
+        return None;
+    }
+    let seconds: f64 = reset_after?.trim().parse().ok()?;
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
 fn humanize(d: Duration) -> String {
     let secs = d.as_secs();
     match secs {
@@ -241,6 +262,22 @@ mod tests {
         };
         let verdict = judge(&throttled, &policy(), 0, now, now, 0.5);
         assert!(matches!(verdict, Verdict::Dead { .. }), "{verdict:?}");
+    }
+
+    #[test]
+    fn discords_rate_signals() {
+        let body =
+            r#"{"message": "You are being rate limited.", "retry_after": 0.352, "global": false}"#;
+        assert_eq!(retry_after_in_body(body), Some(Duration::from_millis(352)));
+        assert_eq!(retry_after_in_body(r#"{"retry_after": -1}"#), None);
+        assert_eq!(retry_after_in_body("slow down"), None);
+        assert_eq!(
+            bucket_empty_for(Some("0"), Some("1.5")),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(bucket_empty_for(Some("3"), Some("1.5")), None);
+        assert_eq!(bucket_empty_for(None, Some("1.5")), None);
+        assert_eq!(bucket_empty_for(Some("0"), Some("later")), None);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct Expect {
     /// The exact message text (markdown, before a target's dialect).
     pub text: Option<String>,
     pub title: Option<String>,
+    /// The thread key (Google Chat threads updates to one subject under it).
+    pub thread: Option<String>,
     #[serde(default)]
     pub contains: Vec<String>,
     #[serde(default)]
@@ -191,9 +193,11 @@ impl Expect {
         let Outcome::Message(m) = outcome else {
             return problems;
         };
+        let thread = m.thread.clone().unwrap_or_default();
         let exact = [
             ("text", &self.text, &m.text),
             ("title", &self.title, &m.title),
+            ("thread", &self.thread, &thread),
         ];
         for (what, want, got) in exact {
             if let Some(want) = want.as_ref().filter(|w| w.trim_end() != got.as_str()) {

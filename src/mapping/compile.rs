@@ -11,7 +11,7 @@ use super::cases::{Case, RawCase};
 use super::condition::{self, RawCondition};
 use super::extract::JsonPath;
 use super::template::{Escape, Templates, Text};
-use super::{Let, Mapping, Rule, Source};
+use super::{Http, Let, Mapping, Rule, Source};
 use crate::diagnostic::{Diagnostics, Pos};
 use crate::yaml::{pos, Spanned, Tree};
 
@@ -37,8 +37,19 @@ struct RawRule {
     title: Option<Spanned<String>>,
     text: Option<Spanned<String>>,
     card: Option<Spanned<Tree>>,
+    thread: Option<Spanned<String>>,
+    http: Option<Spanned<RawHttp>>,
     #[serde(default)]
     drop: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    method: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<Tree>>,
+    body: Option<Spanned<Tree>>,
 }
 
 /// Where problems go: the file, its text (to place errors inside strings) and the list.
@@ -162,7 +173,8 @@ fn title_case(word: &str) -> String {
 fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
     let r = &raw.value;
     let mut ok = true;
-    if r.text.is_none() && r.card.is_none() && !r.drop {
+    let http_body = r.http.as_ref().is_some_and(|h| h.value.body.is_some());
+    if r.text.is_none() && r.card.is_none() && !http_body && !r.drop {
         ctx.error(pos(&r.name), format!("rule `{}` has neither `text` nor `card`: give it at least one (or `drop: true` to discard what it matches)", r.name.value));
         ok = false;
     }
@@ -183,6 +195,14 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
         Some(tree) => card::compile(tree, &names, ctx).map(Some),
         None => Some(None),
     };
+    let thread = match &r.thread {
+        Some(s) => ctx.template(s, Escape::None).map(Some),
+        None => Some(None),
+    };
+    let http = match &r.http {
+        Some(raw) => compile_http(&raw.value, &names, ctx).map(Some),
+        None => Some(None),
+    };
     let when = when.into_iter().collect::<Option<Vec<_>>>();
     let lets = lets.into_iter().collect::<Option<Vec<_>>>();
     if !ok {
@@ -195,7 +215,61 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
         title: title?,
         text: text?,
         card: card?,
+        thread: thread?,
+        http: http?,
         drop: r.drop,
+    })
+}
+
+/// `http: {method, headers, body}`: header values are templates, the body a structure
+/// of templates like a card.
+fn compile_http(raw: &RawHttp, lets: &[String], ctx: &mut Ctx) -> Option<Http> {
+    let mut ok = true;
+    let method = raw.method.as_ref().and_then(|m| {
+        let upper = m.value.trim().to_ascii_uppercase();
+        let valid = !upper.is_empty() && reqwest::Method::from_bytes(upper.as_bytes()).is_ok();
+        if !valid {
+            ctx.error(
+                pos(m),
+                format!(
+                    "`{}` is not an HTTP method such as POST, PUT or PATCH",
+                    m.value
+                ),
+            );
+            ok = false;
+        }
+        valid.then_some(upper)
+    });
+    let mut headers = Vec::with_capacity(raw.headers.len());
+    for (name, value) in &raw.headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            ctx.error(pos(value), format!("`{name}` is not a valid header name"));
+            ok = false;
+            continue;
+        }
+        let Tree::String(text) = &value.value else {
+            ctx.error(
+                pos(value),
+                format!("header `{name}` takes a template string such as \"{{{{key}}}}\""),
+            );
+            ok = false;
+            continue;
+        };
+        let scalar = Spanned::new(text.clone(), value.referenced, value.defined);
+        match ctx.template(&scalar, Escape::None) {
+            Some(t) => headers.push((name.clone(), t)),
+            None => ok = false,
+        }
+    }
+    let body = match &raw.body {
+        Some(tree) => card::compile(tree, lets, ctx).map(Some),
+        None => Some(None),
+    };
+    let body = body?;
+    ok.then_some(Http {
+        method,
+        headers,
+        body,
     })
 }
 

@@ -54,6 +54,19 @@ pub struct Message {
     pub text: String,
     /// An Adaptive Card body, when the rule has one.
     pub card: Option<Value>,
+    /// Messages with the same key belong to one thread, where the service has threads.
+    pub thread: Option<String>,
+    /// What the rule asks of `http` targets beyond the message.
+    pub http: Option<Box<HttpParts>>,
+}
+
+/// A rule's own request for `http` targets: each part left out takes the target's
+/// default (POST, the target's headers, the message as JSON).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HttpParts {
+    pub method: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
 }
 
 /// What a mapping makes of an event.
@@ -95,7 +108,16 @@ struct Rule {
     title: Option<template::Text>,
     text: Option<template::Text>,
     card: Option<card::Node>,
+    thread: Option<template::Text>,
+    http: Option<Http>,
     drop: bool,
+}
+
+#[derive(Debug)]
+struct Http {
+    method: Option<String>,
+    headers: Vec<(String, template::Text)>,
+    body: Option<card::Node>,
 }
 
 #[derive(Debug)]
@@ -207,6 +229,13 @@ impl Rule {
             Some(text) => text,
             None => card.as_ref().map(card::to_markdown).unwrap_or_default(),
         };
+        let http = match &self.http {
+            Some(http) => Some(Box::new(
+                http.render(&mapping.templates, &data).map_err(fail)?,
+            )),
+            None => None,
+        };
+        let thread = render(&self.thread)?.filter(|t| !t.trim().is_empty());
         Ok(Message {
             rule: self.name.clone(),
             activity: mapping.activity.clone(),
@@ -214,6 +243,8 @@ impl Rule {
             title: render(&self.title)?.unwrap_or_default(),
             text: text.trim_end().to_string(),
             card,
+            thread,
+            http,
         })
     }
 
@@ -236,6 +267,30 @@ impl Rule {
             }
         }
         vars
+    }
+}
+
+impl Http {
+    fn render(
+        &self,
+        templates: &template::Templates,
+        data: &Context,
+    ) -> Result<HttpParts, handlebars::RenderError> {
+        let mut headers = Vec::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            // A payload value may hold a line break, which no header value can.
+            let value = templates.render(value, data)?.replace(['\r', '\n'], " ");
+            headers.push((name.clone(), value.trim().to_string()));
+        }
+        let body = match &self.body {
+            Some(node) => node.render(templates, data)?,
+            None => None,
+        };
+        Ok(HttpParts {
+            method: self.method.clone(),
+            headers,
+            body,
+        })
     }
 }
 

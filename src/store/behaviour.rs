@@ -15,6 +15,11 @@ fn event(id: &str, key: Option<&str>, targets: &[&str]) -> NewEvent {
                 target: (*t).into(),
                 rule: "rule".into(),
                 bodies: vec![format!("{{\"event\":\"{id}\"}}"), "{}".into()],
+                // Target "b" stands for an `http` target whose rule names its request.
+                request: (*t == "b").then(|| Request {
+                    method: Some("PUT".into()),
+                    headers: vec![("X-Key".into(), id.into())],
+                }),
                 stored_only: false,
             })
             .collect(),
@@ -50,6 +55,12 @@ pub async fn behaves(store: &dyn Store) {
     let first = store.head("a").await.unwrap().unwrap();
     assert_eq!((first.event_id.as_str(), first.parts_sent), ("e1", 0));
     assert_eq!(first.bodies.len(), 2);
+    assert_eq!(first.request, None);
+    let on_b = store.head("b").await.unwrap().unwrap();
+    assert_eq!(
+        on_b.request.map(|r| (r.method, r.headers)),
+        Some((Some("PUT".into()), vec![("X-Key".into(), "e1".into())]))
+    );
     let later = Timestamp::now() + SignedDuration::from_secs(60);
     store
         .update(

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::config;
+pub use crate::target::Request;
 
 #[cfg(test)]
 mod behaviour;
@@ -41,6 +42,8 @@ pub struct NewDelivery {
     pub rule: String,
     /// The HTTP bodies to POST, in order (a long message may be several parts).
     pub bodies: Vec<String>,
+    /// Another method or headers, when an `http` target's rule asks for them.
+    pub request: Option<Request>,
     /// For a preview target the stored row is the delivery: it is written delivered.
     pub stored_only: bool,
 }
@@ -103,6 +106,8 @@ pub struct Delivery {
     pub rule: String,
     pub status: Status,
     pub bodies: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
     /// Parts already accepted by the target; a retry resumes after them.
     pub parts_sent: usize,
     pub attempts: u32,
@@ -197,4 +202,13 @@ pub async fn open(store: &config::Store) -> anyhow::Result<Arc<dyn Store>> {
         config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
         config::Store::Postgres(url) => Ok(Arc::new(PostgresStore::open(url).await?)),
     }
+}
+
+/// A delivery's request as stored: JSON, or NULL for a plain POST.
+fn request_to_column(request: &Option<Request>) -> Option<String> {
+    request.as_ref().and_then(|r| serde_json::to_string(r).ok())
+}
+
+fn request_from_column(column: Option<String>) -> Result<Option<Request>, serde_json::Error> {
+    column.map(|text| serde_json::from_str(&text)).transpose()
 }

@@ -27,7 +27,7 @@ const MIGRATION_LOCK: i64 = 0x686f_6f6b_6272_6467;
 /// The database's clock, in unix milliseconds.
 const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 const COLUMNS: &str = "id, event_id, route, target, rule, status, bodies, parts_sent, attempts, \
-                       created_at, since, next_at, updated_at, last_error";
+                       created_at, since, next_at, updated_at, last_error, request";
 
 pub struct PostgresStore {
     pool: Pool,
@@ -116,6 +116,8 @@ fn delivery(row: &Row) -> Result<Delivery, StoreError> {
         rule: row.try_get("rule").map_err(unavailable)?,
         status: status.parse().map_err(unavailable)?,
         bodies: serde_json::from_str(&bodies).map_err(unavailable)?,
+        request: super::request_from_column(row.try_get("request").map_err(unavailable)?)
+            .map_err(unavailable)?,
         parts_sent: row
             .try_get::<_, i32>("parts_sent")
             .map_err(unavailable)?
@@ -181,13 +183,14 @@ impl Store for PostgresStore {
         let insert = tx
             .prepare_cached(
                 "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
-                 parts_sent, created_at, since, next_at, updated_at) \
-                 VALUES (nextval('delivery_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $8)",
+                 parts_sent, created_at, since, next_at, updated_at, request) \
+                 VALUES (nextval('delivery_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $8, $9)",
             )
             .await
             .map_err(unavailable)?;
         for d in &event.deliveries {
             let bodies = serde_json::to_string(&d.bodies).map_err(unavailable)?;
+            let request = super::request_to_column(&d.request);
             let (status, parts_sent) = if d.stored_only {
                 ("delivered", d.bodies.len() as i32)
             } else {
@@ -204,6 +207,7 @@ impl Store for PostgresStore {
                     &bodies,
                     &parts_sent,
                     &now,
+                    &request,
                 ],
             )
             .await

@@ -57,11 +57,13 @@ CREATE TABLE IF NOT EXISTS seen (
     at        INTEGER NOT NULL,
     PRIMARY KEY (route, key)
 );
-PRAGMA user_version = 1;
 ";
 
+/// Changes to a store made by an earlier version, by `user_version`; each runs once.
+const MIGRATIONS: [&str; 1] = ["ALTER TABLE deliveries ADD COLUMN request TEXT"];
+
 const COLUMNS: &str = "id, event_id, route, target, rule, status, bodies, parts_sent, attempts, \
-                       created_at, since, next_at, updated_at, last_error";
+                       created_at, since, next_at, updated_at, last_error, request";
 
 /// A write the writer thread runs inside a batch's transaction.
 trait Job: Send {
@@ -117,6 +119,7 @@ impl SqliteStore {
             .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
         writer
             .execute_batch(SCHEMA)
+            .and_then(|()| migrate(&writer))
             .with_context(|| format!("cannot create tables in {}", path.display()))?;
         let reader = connect(path)?;
         let (jobs, queue) = mpsc::channel();
@@ -278,6 +281,21 @@ fn timestamp(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (done, migration) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(version.saturating_sub(1))
+    {
+        conn.execute_batch(&format!(
+            "BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;",
+            done + 2
+        ))?;
+    }
+    Ok(())
+}
+
 fn delivery(row: &Row) -> rusqlite::Result<Delivery> {
     let status: String = row.get("status")?;
     let bodies: String = row.get("bodies")?;
@@ -296,6 +314,8 @@ fn delivery(row: &Row) -> rusqlite::Result<Delivery> {
         rule: row.get("rule")?,
         status: status.parse().map_err(|e| bad("status", e))?,
         bodies: serde_json::from_str(&bodies).map_err(|e| bad("bodies", e.to_string()))?,
+        request: super::request_from_column(row.get("request")?)
+            .map_err(|e| bad("request", e.to_string()))?,
         parts_sent: row.get::<_, i64>("parts_sent")?.try_into().unwrap_or(0),
         attempts: row.get("attempts")?,
         created_at: timestamp(row.get("created_at")?),
@@ -341,9 +361,9 @@ fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
-         parts_sent, created_at, since, next_at, updated_at) \
+         parts_sent, created_at, since, next_at, updated_at, request) \
          VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries), \
-         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?8)",
+         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?8, ?9)",
     )?;
     for d in &event.deliveries {
         let bodies = serde_json::to_string(&d.bodies).map_err(|e| unavailable(e.to_string()))?;
@@ -360,7 +380,8 @@ fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
             status,
             bodies,
             parts_sent,
-            millis(now)
+            millis(now),
+            super::request_to_column(&d.request)
         ])?;
     }
     Ok(Accepted::Stored)
@@ -566,6 +587,7 @@ mod tests {
                         target: "t".into(),
                         rule: "rule".into(),
                         bodies: vec!["{}".into()],
+                        request: None,
                         stored_only: false,
                     }],
                 };

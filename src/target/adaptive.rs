@@ -2,7 +2,9 @@
 //! `$schema` it needs, a version the service can draw, and text for clients that
 //! cannot draw cards at all.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+
+use super::more;
 
 const SCHEMA: &str = "http://adaptivecards.io/schemas/adaptive-card.json";
 
@@ -21,6 +23,46 @@ pub fn adaptive_card(card: &Value, fallback: &str, max_version: &str) -> Value {
     }
     out.entry("fallbackText").or_insert_with(|| fallback.into());
     Value::Object(out)
+}
+
+/// `card` within `budget` bytes of JSON, trimmed by structure: the facts of a FactSet
+/// at the end of the body go one by one, any other last element whole, and a closing
+/// TextBlock says how many were left out. Actions stay.
+pub fn fit_card(card: Value, budget: usize) -> Value {
+    let with_note = |card: &Value, facts: usize, items: usize| {
+        let mut card = card.clone();
+        let note = match (facts, items) {
+            (0, 0) => return card,
+            (facts, 0) => more(facts, "fact"),
+            (0, items) => more(items, "item"),
+            (facts, items) => format!("{} and {items} more", more(facts, "fact")),
+        };
+        if let Some(body) = card.get_mut("body").and_then(Value::as_array_mut) {
+            body.push(json!({"type": "TextBlock", "text": note, "wrap": true, "isSubtle": true}));
+        }
+        card
+    };
+    let (mut card, mut facts, mut items) = (card, 0, 0);
+    while with_note(&card, facts, items).to_string().len() > budget {
+        let Some(body) = card.get_mut("body").and_then(Value::as_array_mut) else {
+            break;
+        };
+        let Some(last) = body.last_mut() else {
+            break;
+        };
+        let last_facts = last
+            .get_mut("facts")
+            .and_then(Value::as_array_mut)
+            .filter(|facts| facts.len() > 1);
+        if let Some(last_facts) = last_facts {
+            last_facts.pop();
+            facts += 1;
+        } else {
+            body.pop();
+            items += 1;
+        }
+    }
+    with_note(&card, facts, items)
 }
 
 fn version(text: &str) -> Option<(u32, u32)> {

@@ -1,11 +1,13 @@
 //! Amazon Chime: `{"Content": "/md ..."}`. The `/md ` prefix turns on full markdown;
-//! @All, @Present and @alias are plain text to us and reach Chime as written.
+//! @All, @Present and @alias written in a mapping reach Chime as written, while those
+//! in payload text are broken so that they mention no one.
 
 use serde_json::{json, Value};
 
 use super::split::{self, Measure};
 use super::Options;
 use crate::mapping::Message;
+use crate::markdown;
 
 /// Chime answers 413 above "4 KB". Its docs do not say whether that counts the text or
 /// the request, so the whole body is kept within it.
@@ -14,11 +16,12 @@ pub const BODY_BUDGET: usize = 4096;
 pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     let budget = options.max_size.unwrap_or(BODY_BUDGET);
     let overhead = body("").to_string().len();
-    split::fit(
+    split::fit_converted(
         message.text.trim_end(),
         budget.saturating_sub(overhead),
         Measure::JsonBytes,
         options,
+        markdown::guard_mentions,
     )
     .iter()
     .map(|part| body(part))

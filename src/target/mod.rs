@@ -5,14 +5,21 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::mapping::Message;
 
 mod adaptive;
 mod chime;
+mod discord;
+mod google_chat;
+mod mattermost;
+mod outline;
 mod ringcentral;
+mod slack;
 mod split;
+mod teams;
 
 /// A chat service's incoming-webhook format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,15 +27,30 @@ pub enum Kind {
     Chime,
     RingCentral,
     RingCentralLegacy,
+    Slack,
+    /// Microsoft Teams Workflows webhooks (Office 365 connectors are retired).
+    Teams,
+    GoogleChat,
+    Discord,
+    Mattermost,
+    /// Any endpoint: the rule's own `http` body, method and headers, else the message
+    /// as JSON.
+    Http,
     /// Kept locally for people to look at: the message as the mapping made it.
     Preview,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Chime,
         Kind::RingCentral,
         Kind::RingCentralLegacy,
+        Kind::Slack,
+        Kind::Teams,
+        Kind::GoogleChat,
+        Kind::Discord,
+        Kind::Mattermost,
+        Kind::Http,
         Kind::Preview,
     ];
 
@@ -37,6 +59,12 @@ impl Kind {
             Kind::Chime => "chime",
             Kind::RingCentral => "ringcentral",
             Kind::RingCentralLegacy => "ringcentral-legacy",
+            Kind::Slack => "slack",
+            Kind::Teams => "teams",
+            Kind::GoogleChat => "google-chat",
+            Kind::Discord => "discord",
+            Kind::Mattermost => "mattermost",
+            Kind::Http => "http",
             Kind::Preview => "preview",
         }
     }
@@ -89,8 +117,9 @@ impl FromStr for Overflow {
 /// Per-target shaping, from the target's config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Overrides the kind's own budget (Chime: 4096 bytes of body; RingCentral: 10,000
-    /// characters of text), for a service that is stricter than documented.
+    /// Overrides the kind's own budget (see each kind's module: Chime 4096 bytes of
+    /// body, Slack 40,000 characters of text...), for a service stricter than
+    /// documented; for `http` it is the only budget.
     pub max_size: Option<usize>,
     pub overflow: Overflow,
     pub max_parts: usize,
@@ -106,8 +135,13 @@ impl Default for Options {
     }
 }
 
-/// The bodies to POST, in order. Empty when the message has nothing to show.
+/// The bodies to send, in order. Empty when the message has nothing to show.
 pub fn build(kind: Kind, message: &Message, options: &Options) -> Vec<Value> {
+    if kind == Kind::Http {
+        if let Some(body) = message.http.as_ref().and_then(|h| h.body.clone()) {
+            return vec![body];
+        }
+    }
     if message.text.trim().is_empty() && message.card.is_none() {
         return Vec::new();
     }
@@ -115,21 +149,73 @@ pub fn build(kind: Kind, message: &Message, options: &Options) -> Vec<Value> {
         Kind::Chime => chime::bodies(message, options),
         Kind::RingCentral => ringcentral::bodies(message, options),
         Kind::RingCentralLegacy => ringcentral::legacy_bodies(message, options),
-        Kind::Preview => vec![preview(message)],
+        Kind::Slack => slack::bodies(message, options),
+        Kind::Teams => teams::bodies(message, options),
+        Kind::GoogleChat => google_chat::bodies(message, options),
+        Kind::Discord => discord::bodies(message, options),
+        Kind::Mattermost => mattermost::bodies(message, options),
+        Kind::Http => http_bodies(message, options),
+        Kind::Preview => vec![preview(message, &message.text)],
     }
 }
 
+/// How the request is made when it is not a plain POST: only an `http` target's rule
+/// can ask for another method or headers of its own. Stored with the delivery.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+}
+
+pub fn request(kind: Kind, message: &Message) -> Option<Request> {
+    let http = message.http.as_ref().filter(|_| kind == Kind::Http)?;
+    let request = Request {
+        method: http.method.clone(),
+        headers: http.headers.clone(),
+    };
+    (request != Request::default()).then_some(request)
+}
+
 /// Everything the mapping produced, with absent parts left out rather than `null`.
-fn preview(message: &Message) -> Value {
+fn preview(message: &Message, text: &str) -> Value {
     let mut body = Map::new();
     body.insert("rule".into(), message.rule.clone().into());
     body.insert("activity".into(), message.activity.clone().into());
     insert_non_empty(&mut body, "title", &message.title);
-    body.insert("text".into(), message.text.clone().into());
+    body.insert("text".into(), text.into());
     if let Some(card) = &message.card {
         body.insert("card".into(), card.clone());
     }
+    if let Some(thread) = &message.thread {
+        body.insert("thread".into(), thread.clone().into());
+    }
     Value::Object(body)
+}
+
+/// An `http` target without a body of the rule's own gets the message as JSON; with a
+/// `max_size`, its text is split so that each whole body stays within it.
+fn http_bodies(message: &Message, options: &Options) -> Vec<Value> {
+    let Some(budget) = options.max_size else {
+        return vec![preview(message, &message.text)];
+    };
+    let overhead = preview(message, "").to_string().len();
+    split::fit(
+        &message.text,
+        budget.saturating_sub(overhead),
+        split::Measure::JsonBytes,
+        options,
+    )
+    .iter()
+    .map(|part| preview(message, part))
+    .collect()
+}
+
+/// "…and 1 more fact", "…and 3 more items": what a trimmed structure left out.
+fn more(count: usize, what: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("…and {count} more {what}{plural}")
 }
 
 fn insert_non_empty(body: &mut Map<String, Value>, key: &str, value: &str) {
@@ -150,6 +236,8 @@ mod tests {
             title: String::new(),
             text: text.into(),
             card: None,
+            thread: None,
+            http: None,
         }
     }
 
@@ -160,7 +248,7 @@ mod tests {
         }
         let err = "slak".parse::<Kind>().unwrap_err();
         assert!(
-            err.contains("chime, ringcentral, ringcentral-legacy, preview"),
+            err.contains("chime, ringcentral, ringcentral-legacy, slack, teams, google-chat, discord, mattermost, http, preview"),
             "{err}"
         );
     }
@@ -170,6 +258,27 @@ mod tests {
         for kind in Kind::ALL {
             assert!(build(kind, &message(" \n"), &Options::default()).is_empty());
         }
+    }
+
+    #[test]
+    fn a_rules_own_http_body_method_and_headers_are_for_http_targets_only() {
+        let with_http = Message {
+            http: Some(Box::new(crate::mapping::HttpParts {
+                method: Some("PUT".into()),
+                headers: vec![("X-Key".into(), "ABC-1".into())],
+                body: Some(serde_json::json!({"key": "ABC-1"})),
+            })),
+            ..message("")
+        };
+        assert_eq!(
+            build(Kind::Http, &with_http, &Options::default()),
+            vec![serde_json::json!({"key": "ABC-1"})]
+        );
+        assert_eq!(
+            request(Kind::Http, &with_http).map(|r| r.method),
+            Some(Some("PUT".to_string()))
+        );
+        assert_eq!(request(Kind::Slack, &with_http), None);
     }
 
     #[test]

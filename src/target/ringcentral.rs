@@ -5,6 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::adaptive::adaptive_card;
+use super::outline::Outline;
 use super::split::{self, Measure};
 use super::{insert_non_empty, Options};
 use crate::mapping::Message;
@@ -78,70 +79,41 @@ fn with_text_parts(
 /// The Adaptive Card re-drawn as a v1 Card: facts become fields, the first link the
 /// title's link, the first image the card's image; the text carries the rest.
 fn legacy_card(card: &Value, message: &Message) -> Value {
+    let outline = Outline::of(card);
     let mut out = Map::new();
     out.insert("type".into(), "Card".into());
     out.insert(
         "fallback".into(),
-        clip_bytes(&markdown::to_plain(&message.text)).into(),
+        clip_field(&markdown::to_plain(&message.text)).into(),
     );
     insert_non_empty(
         &mut out,
         "title",
-        &clip_bytes(&markdown::to_plain(&message.title)),
+        &clip_field(&markdown::to_plain(&message.title)),
     );
-    let link = first_element(card, "Action.OpenUrl").and_then(|a| a["url"].as_str());
+    let link = outline.links.first().map(|l| l.url.as_str());
     if let Some(url) = link.filter(|u| u.len() <= LEGACY_FIELD_BYTES) {
         out.insert("title_link".into(), url.into());
     }
     let text = markdown::to_ringcentral(message.text.trim_end());
     let text = split::fit_one(&text, LEGACY_TEXT_CHARS, Measure::Chars);
     out.insert("text".into(), text.into());
-    let fields: Vec<Value> = elements(card, "FactSet")
-        .flat_map(|set| set["facts"].as_array().into_iter().flatten())
-        .map(|fact| {
-            let text_of = |key: &str| clip_bytes(fact[key].as_str().unwrap_or_default());
-            json!({"title": text_of("title"), "value": text_of("value"), "short": true})
-        })
+    let fields: Vec<Value> = outline
+        .facts()
+        .map(|f| json!({"title": clip_field(&f.title), "value": clip_field(&f.value), "short": true}))
         .collect();
     if !fields.is_empty() {
         out.insert("fields".into(), fields.into());
     }
-    if let Some(url) = first_element(card, "Image").and_then(|i| i["url"].as_str()) {
+    if let Some(url) = outline.first_image() {
         out.insert("image_url".into(), url.into());
     }
     Value::Object(out)
 }
 
-/// Every object in `card` whose `type` is `kind`, in document order.
-fn elements<'a>(card: &'a Value, kind: &'a str) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
-    match card {
-        Value::Object(map) => {
-            let this = (map.get("type").and_then(Value::as_str) == Some(kind)).then_some(card);
-            Box::new(
-                this.into_iter()
-                    .chain(map.values().flat_map(move |v| elements(v, kind))),
-            )
-        }
-        Value::Array(items) => Box::new(items.iter().flat_map(move |v| elements(v, kind))),
-        _ => Box::new(std::iter::empty()),
-    }
-}
-
-fn first_element<'a>(card: &'a Value, kind: &'a str) -> Option<&'a Value> {
-    elements(card, kind).next()
-}
-
-/// Within the legacy 300-byte field limit, cut at a character and marked with "…".
-fn clip_bytes(text: &str) -> String {
-    if text.len() <= LEGACY_FIELD_BYTES {
-        return text.to_string();
-    }
-    let room = LEGACY_FIELD_BYTES - '…'.len_utf8();
-    let end = (0..=room)
-        .rev()
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(0);
-    format!("{}…", &text[..end])
+/// Within the legacy 300-byte field limit.
+fn clip_field(text: &str) -> String {
+    split::clip(text, LEGACY_FIELD_BYTES, Measure::JsonBytes)
 }
 
 #[cfg(test)]

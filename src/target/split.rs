@@ -73,6 +73,79 @@ pub fn fit(text: &str, budget: usize, measure: Measure, options: &Options) -> Ve
         .collect()
 }
 
+/// `text` (markdown) as parts whose final form, measured by `size` (a body, or the
+/// part in a service's dialect), is within `budget`. The cuts are made in markdown,
+/// where links and escapes are known, so none lands inside an entity or a link the
+/// dialect writes; when the final form is larger than the part, the text is split
+/// again with a budget smaller in proportion.
+pub fn fit_sized(
+    text: &str,
+    budget: usize,
+    measure: Measure,
+    options: &Options,
+    size: impl Fn(&str) -> usize,
+) -> Vec<String> {
+    let mut inner = budget;
+    loop {
+        let parts = fit(text, inner, measure, options);
+        let largest = parts.iter().map(|p| size(p)).max().unwrap_or(0);
+        if largest <= budget || inner <= 1 {
+            return parts;
+        }
+        inner = (inner * budget / largest).min(inner - 1);
+    }
+}
+
+/// [`fit_sized`] for text that goes out converted to a dialect: the converted parts.
+pub fn fit_converted(
+    text: &str,
+    budget: usize,
+    measure: Measure,
+    options: &Options,
+    convert: impl Fn(&str) -> String,
+) -> Vec<String> {
+    fit_sized(text, budget, measure, options, |part| {
+        measure.of(&convert(part))
+    })
+    .iter()
+    .map(|part| convert(part))
+    .collect()
+}
+
+/// One converted part within `budget`, trimmed with "…and N more lines" if need be.
+pub fn fit_one_converted(
+    text: &str,
+    budget: usize,
+    measure: Measure,
+    convert: impl Fn(&str) -> String,
+) -> String {
+    let trim = Options {
+        overflow: Overflow::Trim,
+        ..Options::default()
+    };
+    fit_converted(text, budget, measure, &trim, convert)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// One line of plain text within `budget`, cut at a character and ended with "…".
+pub fn clip(text: &str, budget: usize, measure: Measure) -> String {
+    if measure.of(text) <= budget {
+        return text.to_string();
+    }
+    let room = budget.saturating_sub(measure.of("…"));
+    let mut size = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        size += measure.of_char(c);
+        if size > room {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    format!("{}…", &text[..end])
+}
+
 /// `text` as one part within `budget`: whole when it fits, else trimmed.
 pub fn fit_one(text: &str, budget: usize, measure: Measure) -> String {
     if measure.of(text) <= budget {
@@ -392,6 +465,26 @@ mod tests {
             assert!(part.chars().count() <= 80);
         }
         assert!(parts[1].starts_with("```rust\n"), "{:?}", parts[1]);
+    }
+
+    #[test]
+    fn a_dialect_that_grows_the_text_is_still_within_budget_and_never_cut_mid_entity() {
+        let text = "a < b && c > d ".repeat(40);
+        let convert = |t: &str| crate::markdown::to_slack(t);
+        let parts = fit_converted(&text, 100, Measure::Chars, &split(20), convert);
+        assert!(parts.len() > 2, "{parts:?}");
+        for part in &parts {
+            assert!(part.chars().count() <= 100, "{part:?}");
+            let cut_entity = part.rfind('&').is_some_and(|at| !part[at..].contains(';'));
+            assert!(!cut_entity, "{part:?}");
+        }
+    }
+
+    #[test]
+    fn clip_cuts_at_a_character_within_budget() {
+        assert_eq!(clip("short", 10, Measure::Chars), "short");
+        assert_eq!(clip("ééééé", 6, Measure::JsonBytes), "é…");
+        assert_eq!(clip("abcdef", 4, Measure::Chars), "abc…");
     }
 
     #[test]

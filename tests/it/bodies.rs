@@ -39,7 +39,7 @@ fn schema(file: &str) -> jsonschema::Validator {
 
 #[test]
 fn golden_bodies_for_every_fixture_and_kind() {
-    let card_schema = schema("fixtures/schemas/adaptive-card.1.3.0.schema.json");
+    let schemas = Schemas::load();
     for source in SOURCES {
         let (mapping, _) =
             Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
@@ -61,7 +61,7 @@ fn golden_bodies_for_every_fixture_and_kind() {
                     }
                 };
                 for body in target::build(kind, &message, &target::Options::default()) {
-                    check_limits(kind, &body, &card_schema, &name);
+                    check_limits(kind, &body, &schemas, &name);
                     assert!(
                         !body.to_string().contains("null"),
                         "{name}: a {kind} body says null: {body}"
@@ -78,7 +78,39 @@ fn golden_bodies_for_every_fixture_and_kind() {
     }
 }
 
-fn check_limits(kind: Kind, body: &Value, card_schema: &jsonschema::Validator, fixture: &str) {
+/// The official Adaptive Card schemas: RingCentral draws 1.3, Teams 1.5.
+struct Schemas {
+    v1_3: jsonschema::Validator,
+    v1_5: jsonschema::Validator,
+}
+
+impl Schemas {
+    fn load() -> Self {
+        Self {
+            v1_3: schema("fixtures/schemas/adaptive-card.1.3.0.schema.json"),
+            v1_5: schema("fixtures/schemas/adaptive-card.1.5.0.schema.json"),
+        }
+    }
+}
+
+fn assert_valid(schema: &jsonschema::Validator, card: &Value, what: &str) {
+    let errors: Vec<String> = schema
+        .iter_errors(card)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:?}");
+}
+
+fn chars(value: &Value) -> usize {
+    value.as_str().map_or(0, |s| s.chars().count())
+}
+
+fn items(value: &Value) -> &[Value] {
+    value.as_array().map_or(&[], Vec::as_slice)
+}
+
+fn check_limits(kind: Kind, body: &Value, schemas: &Schemas, fixture: &str) {
+    let bytes = body.to_string().len();
     match kind {
         Kind::Chime => {
             let size = body.to_string().len();
@@ -92,16 +124,66 @@ fn check_limits(kind: Kind, body: &Value, card_schema: &jsonschema::Validator, f
         }
         Kind::RingCentral => {
             if let Some(card) = body["attachments"].get(0) {
-                let errors: Vec<String> = card_schema
-                    .iter_errors(card)
-                    .map(|e| format!("{} at {}", e, e.instance_path()))
-                    .collect();
-                assert!(
-                    errors.is_empty(),
-                    "{fixture}: card fails the Adaptive Card 1.3 schema: {errors:?}"
-                );
+                assert_valid(&schemas.v1_3, card, fixture);
             }
         }
+        Kind::Slack => {
+            assert!(chars(&body["text"]) <= 40_000, "{fixture}");
+            assert!(
+                !body["text"].as_str().unwrap_or("").contains("<!"),
+                "{fixture}: a mention"
+            );
+            let blocks = items(&body["blocks"]);
+            assert!(blocks.len() <= 50, "{fixture}: {} blocks", blocks.len());
+            for block in blocks {
+                assert!(chars(&block["text"]["text"]) <= 3000, "{fixture}");
+                assert!(items(&block["fields"]).len() <= 10, "{fixture}");
+                for field in items(&block["fields"]) {
+                    assert!(chars(&field["text"]) <= 2000, "{fixture}");
+                }
+            }
+        }
+        Kind::Teams => {
+            assert!(bytes <= 28_672, "{fixture}: teams body of {bytes} bytes");
+            assert_eq!(body["type"], "message", "{fixture}");
+            let attachment = &body["attachments"][0];
+            assert_eq!(
+                attachment["contentType"], "application/vnd.microsoft.card.adaptive",
+                "{fixture}"
+            );
+            assert_valid(&schemas.v1_5, &attachment["content"], fixture);
+        }
+        Kind::GoogleChat => {
+            assert!(
+                bytes <= 32_000,
+                "{fixture}: google chat body of {bytes} bytes"
+            );
+            assert!(
+                !body["text"].as_str().unwrap_or("").contains("<users/"),
+                "{fixture}"
+            );
+            for card in items(&body["cardsV2"]) {
+                let widgets = items(&card["card"]["sections"][0]["widgets"]);
+                assert!(!widgets.is_empty() && widgets.len() <= 100, "{fixture}");
+            }
+        }
+        Kind::Discord => {
+            assert!(chars(&body["content"]) <= 2000, "{fixture}");
+            for embed in items(&body["embeds"]) {
+                let fields = items(&embed["fields"]);
+                assert!(fields.len() <= 25, "{fixture}");
+                assert!(chars(&embed["title"]) <= 256 && chars(&embed["description"]) <= 4096);
+                let mut total = chars(&embed["title"]) + chars(&embed["description"]);
+                for field in fields {
+                    assert!((1..=256).contains(&chars(&field["name"])), "{fixture}");
+                    assert!((1..=1024).contains(&chars(&field["value"])), "{fixture}");
+                    total += chars(&field["name"]) + chars(&field["value"]);
+                }
+                assert!(total <= 6000, "{fixture}: embed of {total} characters");
+            }
+        }
+        Kind::Mattermost => assert!(chars(&body["text"]) <= 16_383, "{fixture}"),
+        Kind::Http => assert!(body.is_object(), "{fixture}"),
         Kind::RingCentralLegacy => {
             for card in body["attachments"].as_array().into_iter().flatten() {
                 for field in card["fields"].as_array().into_iter().flatten() {
@@ -142,6 +224,15 @@ fn hostile_values_show_as_sent_on_every_kind() {
         let bodies = target::build(kind, &message, &target::Options::default());
         let body = &bodies[0];
         let visible = match kind {
+            Kind::Slack => decode_entities(body["text"].as_str().expect("text")),
+            Kind::Teams => body["attachments"][0]["content"]["fallbackText"]
+                .as_str()
+                .expect("fallback")
+                .to_string(),
+            Kind::GoogleChat => body["fallbackText"].as_str().expect("fallback").to_string(),
+            Kind::Discord => shown(body["embeds"][0]["description"].as_str().expect("embed")),
+            Kind::Mattermost => shown(body["attachments"][0]["text"].as_str().expect("text")),
+            Kind::Http => shown(body["text"].as_str().expect("text")),
             Kind::Chime => shown(
                 body["Content"]
                     .as_str()
@@ -167,6 +258,13 @@ fn hostile_values_show_as_sent_on_every_kind() {
     }
 }
 
+/// What Slack shows for mrkdwn text without its marks: entities read back.
+fn decode_entities(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// Every string of a real payload turned into a list holding markup and a null, every
 /// number into text: the shape a mapping never expected.
 fn confused(value: &Value) -> Value {
@@ -185,7 +283,7 @@ fn confused(value: &Value) -> Value {
 /// they never fail or panic.
 #[test]
 fn payloads_of_the_wrong_shape_still_render() {
-    let card_schema = schema("fixtures/schemas/adaptive-card.1.3.0.schema.json");
+    let schemas = Schemas::load();
     let odd = [
         Value::Null,
         serde_json::json!([]),
@@ -210,7 +308,7 @@ fn payloads_of_the_wrong_shape_still_render() {
                     );
                     for kind in Kind::ALL {
                         for body in target::build(kind, &message, &target::Options::default()) {
-                            check_limits(kind, &body, &card_schema, &file.display().to_string());
+                            check_limits(kind, &body, &schemas, &file.display().to_string());
                         }
                     }
                 }

@@ -1,127 +1,119 @@
-//! The markdown a mapping writes, escaped on the way in and reshaped on the way out.
-//!
-//! Mappings write CommonMark-flavoured markdown. Chime and the preview show it as it is;
-//! RingCentral's mini-markdown differs in a few marks; plain-text fields (titles, card
-//! fallbacks) want none. The conversions work line by line and leave payload text
-//! alone, so a value holding `"`, `}`, `{{x}}` or a backslash comes out as written.
+//! One left-to-right pass over markdown that rewrites its marks into a dialect.
 
-/// Escapes the characters that would otherwise start markdown formatting, so a payload
-/// value shows as the same text.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut line_start = true;
-    let mut block_mark = None;
-    let mut prev = ' ';
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let next = chars.peek().map_or(' ', |(_, n)| *n);
-        if line_start {
-            block_mark = block_marker_end(&text[i..]).map(|end| i + end);
-        }
-        let intraword = c == '_' && prev.is_alphanumeric() && next.is_alphanumeric();
-        let inline = matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~'
-        );
-        if block_mark == Some(i) || (inline && !intraword) {
-            out.push('\\');
-        }
-        out.push(c);
-        line_start = c == '\n' || (line_start && c == ' ');
-        prev = c;
-    }
-    out
-}
-
-/// For a line that would start a block ("# x", "- x", "> x", "12. x", "3) x"), the
-/// offset of the mark to escape. A mark needs a space after it, so "#tag" or "1.0"
-/// stay as they are.
-fn block_marker_end(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-    let (mark, len) = match bytes.first()? {
-        b'#' => (0, bytes.iter().take_while(|b| **b == b'#').count()),
-        b'-' | b'+' | b'=' => (0, 1),
-        _ if digits > 0 && matches!(bytes.get(digits), Some(b'.' | b')')) => (digits, digits + 1),
-        _ => return None,
-    };
-    matches!(bytes.get(len), None | Some(b' ' | b'\t')).then_some(mark)
-}
-
-/// Keeps a URL inside `(...)` of a markdown link.
-pub fn escape_url(url: &str) -> String {
-    url.replace(' ', "%20")
-        .replace('(', "\\(")
-        .replace(')', "\\)")
-}
-
-/// Markdown to plain text: marks and escapes dropped, links as "label (url)".
-pub fn to_plain(text: &str) -> String {
-    convert(text, &Dialect::PLAIN)
-}
-
-/// Markdown to RingCentral's mini-markdown: `**bold**`, `*italic*`, `[a](b)`, `> `,
-/// `* ` bullets. `_x_` would underline there, so italics become `*x*`; headings,
-/// which it lacks, become bold lines.
-pub fn to_ringcentral(text: &str) -> String {
-    convert(text, &Dialect::RINGCENTRAL)
-}
-
-struct Dialect {
+/// How a chat service writes what CommonMark writes one way.
+pub(super) struct Dialect {
     bold: &'static str,
     italic: &'static str,
+    /// Headings become bold lines (a dialect without headings) or plain lines.
     heading_bold: bool,
-    links_as_text: bool,
+    links: Links,
     bullet: &'static str,
     keep_quote: bool,
+    /// Backticks and fences stay (plain text drops them).
+    keep_code: bool,
+    literal: Literal,
+}
+
+/// How text that is not markup is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Literal {
+    AsIs,
+    /// `&`, `<` and `>` as entities: Slack reads `<...>` as a link or mention.
+    Entities,
+    /// A zero-width space after each `<`: Google Chat reads `<...>` as a link or
+    /// mention and documents no escape, but takes `<\u{200B}...` for text.
+    BrokenAngles,
+}
+
+#[derive(Clone, Copy)]
+enum Links {
+    /// "label (url)".
+    Text,
+    /// `[label](url)`.
+    Markdown,
+    /// `<url|label>`.
+    Angle,
 }
 
 impl Dialect {
-    const PLAIN: Dialect = Dialect {
+    pub const PLAIN: Dialect = Dialect {
         bold: "",
         italic: "",
         heading_bold: false,
-        links_as_text: true,
+        links: Links::Text,
         bullet: "• ",
         keep_quote: false,
+        keep_code: false,
+        literal: Literal::AsIs,
     };
-    const RINGCENTRAL: Dialect = Dialect {
+    pub const RINGCENTRAL: Dialect = Dialect {
         bold: "**",
         italic: "*",
         heading_bold: true,
-        links_as_text: false,
+        links: Links::Markdown,
         bullet: "* ",
         keep_quote: true,
+        keep_code: true,
+        literal: Literal::AsIs,
+    };
+    pub const TEAMS: Dialect = Dialect {
+        bold: "**",
+        italic: "_",
+        heading_bold: true,
+        links: Links::Markdown,
+        bullet: "- ",
+        keep_quote: false,
+        keep_code: false,
+        literal: Literal::AsIs,
+    };
+    pub const SLACK: Dialect = Dialect {
+        bold: "*",
+        italic: "_",
+        heading_bold: true,
+        links: Links::Angle,
+        bullet: "• ",
+        keep_quote: true,
+        keep_code: true,
+        literal: Literal::Entities,
+    };
+    pub const GOOGLE_CHAT: Dialect = Dialect {
+        literal: Literal::BrokenAngles,
+        ..Dialect::SLACK
     };
 }
 
-fn convert(text: &str, dialect: &Dialect) -> String {
+pub(super) fn convert(text: &str, dialect: &Dialect) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_fence = false;
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        if line.trim_start().starts_with("```") {
+        let fence_line = line.trim_start().starts_with("```");
+        if fence_line {
             in_fence = !in_fence;
-            continue_fence(&mut out, line, dialect);
-            continue;
+            if dialect.keep_code {
+                out.push_str(line);
+            }
+        } else if in_fence {
+            push_text(&mut out, line, dialect);
+        } else {
+            convert_line(&mut out, line, dialect);
         }
-        if in_fence {
-            out.push_str(line);
-            continue;
-        }
-        convert_line(&mut out, line, dialect);
     }
     out
 }
 
-/// Fence lines carry no text; plain output drops them, dialects keep them.
-fn continue_fence(out: &mut String, line: &str, dialect: &Dialect) {
-    if dialect.bold.is_empty() {
-        return;
+fn push_text(out: &mut String, text: &str, dialect: &Dialect) {
+    for c in text.chars() {
+        match (dialect.literal, c) {
+            (Literal::Entities, '&') => out.push_str("&amp;"),
+            (Literal::Entities, '<') => out.push_str("&lt;"),
+            (Literal::Entities, '>') => out.push_str("&gt;"),
+            (Literal::BrokenAngles, '<') => out.push_str("<\u{200B}"),
+            (_, c) => out.push(c),
+        }
     }
-    out.push_str(line);
 }
 
 fn convert_line(out: &mut String, line: &str, dialect: &Dialect) {
@@ -130,13 +122,14 @@ fn convert_line(out: &mut String, line: &str, dialect: &Dialect) {
     let hashes = trimmed.chars().take_while(|c| *c == '#').count();
     if (1..=6).contains(&hashes) && trimmed[hashes..].starts_with(' ') {
         let title = trimmed[hashes..].trim();
-        if dialect.heading_bold {
-            out.push_str("**");
-            convert_inline(out, title, dialect);
-            out.push_str("**");
+        let mark = if dialect.heading_bold {
+            dialect.bold
         } else {
-            convert_inline(out, title, dialect);
-        }
+            ""
+        };
+        out.push_str(mark);
+        convert_inline(out, title, dialect);
+        out.push_str(mark);
         return;
     }
     out.push_str(indent);
@@ -170,7 +163,7 @@ fn convert_inline(out: &mut String, text: &str, dialect: &Dialect) {
                 let next = rest[1..].chars().next();
                 match next {
                     Some(n) if n.is_ascii_punctuation() => {
-                        out.push(n);
+                        push_text(out, &rest[1..1 + n.len_utf8()], dialect);
                         i += 1 + n.len_utf8();
                     }
                     _ => {
@@ -183,12 +176,11 @@ fn convert_inline(out: &mut String, text: &str, dialect: &Dialect) {
                 let close = rest[1..].find('`').map(|p| p + 1);
                 match close {
                     Some(end) => {
-                        let code = &rest[..=end];
-                        if dialect.bold.is_empty() {
-                            out.push_str(&code[1..code.len() - 1]);
-                        } else {
-                            out.push_str(code);
-                        }
+                        let code = &rest[1..end];
+                        let tick = if dialect.keep_code { "`" } else { "" };
+                        out.push_str(tick);
+                        push_text(out, code, dialect);
+                        out.push_str(tick);
                         i += end + 1;
                     }
                     None => {
@@ -232,7 +224,7 @@ fn convert_inline(out: &mut String, text: &str, dialect: &Dialect) {
                 i += run;
             }
             _ => {
-                out.push(c);
+                push_text(out, &rest[..c.len_utf8()], dialect);
                 i += c.len_utf8();
             }
         }
@@ -293,20 +285,45 @@ fn emit_link(out: &mut String, link: &Link, dialect: &Dialect) {
     let url = unescape(link.url);
     let mut label = String::new();
     convert_inline(&mut label, link.label, dialect);
-    if dialect.links_as_text {
-        if label.is_empty() || label == url {
-            out.push_str(&url);
-        } else {
-            out.push_str(&format!("{label} ({url})"));
+    let bare = label.is_empty() || label == url;
+    match dialect.links {
+        Links::Text if bare => out.push_str(&url),
+        Links::Text => out.push_str(&format!("{label} ({url})")),
+        Links::Markdown => {
+            let label = if link.image && label.is_empty() {
+                url.clone()
+            } else {
+                label
+            };
+            out.push_str(&format!("[{label}]({})", super::escape_url(&url)));
         }
-    } else {
-        let label = if link.image && label.is_empty() {
-            url.clone()
-        } else {
-            label
-        };
-        out.push_str(&format!("[{label}]({})", escape_url(&url)));
+        Links::Angle => {
+            out.push('<');
+            out.push_str(&angle_url(&url, dialect.literal));
+            if !bare {
+                out.push('|');
+                out.push_str(&label);
+            }
+            out.push('>');
+        }
     }
+}
+
+/// A URL inside `<...|...>`: the characters that would end it are percent-encoded and,
+/// for Slack, `&` is the entity it reads back as `&`.
+fn angle_url(url: &str, literal: Literal) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            '&' if literal == Literal::Entities => out.push_str("&amp;"),
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            '|' => out.push_str("%7C"),
+            ' ' => out.push_str("%20"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Drops the backslash of each markdown escape.
@@ -324,31 +341,7 @@ fn unescape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_makes_values_literal() {
-        assert_eq!(escape("a*b_c [x](y) <b>"), "a\\*b_c \\[x\\](y) \\<b\\>");
-        assert_eq!(escape("# not a heading"), "\\# not a heading");
-        assert_eq!(escape("1. one\n- two"), "1\\. one\n\\- two");
-        assert_eq!(escape("v1.2 - ok"), "v1.2 - ok");
-        assert_eq!(escape("1.0 #tag -x snake_case"), "1.0 #tag -x snake_case");
-        assert_eq!(escape("_lead and trail_"), "\\_lead and trail\\_");
-        assert_eq!(escape("C:\\dir"), "C:\\\\dir");
-    }
-
-    #[test]
-    fn escaped_text_comes_back_unchanged_in_plain() {
-        for s in [
-            "a*b_c [x](y) <b>",
-            "{{x}} \"}",
-            "C:\\dir",
-            "1. one",
-            "👍 emoji_ok",
-        ] {
-            assert_eq!(to_plain(&escape(s)), s);
-        }
-    }
+    use super::super::{escape, escape_url, to_google_chat, to_plain, to_ringcentral, to_slack};
 
     #[test]
     fn plain_drops_marks_and_spells_out_links() {
@@ -378,5 +371,44 @@ mod tests {
             escape_url("https://h.test/a_(b)")
         );
         assert_eq!(to_plain(&md), "[x] (y) (https://h.test/a_(b))");
+    }
+
+    #[test]
+    fn slack_marks_links_and_entities() {
+        assert_eq!(
+            to_slack("# Head\n**b** _i_ [ABC-1](https://j.test/a?x=1&y=2) - ok\n- item\n> quote"),
+            "*Head*\n*b* _i_ <https://j.test/a?x=1&amp;y=2|ABC-1> - ok\n• item\n> quote"
+        );
+        assert_eq!(
+            to_slack("`a<b`\n```\nif a < b && c > d\n```"),
+            "`a&lt;b`\n```\nif a &lt; b &amp;&amp; c &gt; d\n```"
+        );
+    }
+
+    #[test]
+    fn slack_payload_text_cannot_mention_or_link() {
+        let hostile = "<!channel> <https://evil.test|click> a & b @here";
+        let shown = to_slack(&escape(hostile));
+        assert_eq!(
+            shown,
+            "&lt;!channel&gt; &lt;https://evil.test|click&gt; a &amp; b @here"
+        );
+        let label = format!(
+            "[{}]({})",
+            escape("a|b>c"),
+            escape_url("https://h.test/x|y>z")
+        );
+        assert_eq!(to_slack(&label), "<https://h.test/x%7Cy%3Ez|a|b&gt;c>");
+    }
+
+    #[test]
+    fn google_chat_breaks_angles_instead_of_escaping() {
+        assert_eq!(
+            to_google_chat(&format!(
+                "**b** [l](https://h.test/?a=1&b=2) {}",
+                escape("<users/all> & >")
+            )),
+            "*b* <https://h.test/?a=1&b=2|l> <\u{200B}users/all> & >"
+        );
     }
 }

@@ -1,0 +1,162 @@
+//! The markdown a mapping writes, escaped on the way in and reshaped on the way out.
+//!
+//! Mappings write CommonMark-flavoured markdown. Chime, Discord, Mattermost and the
+//! preview show it as it is; RingCentral, Slack and Google Chat each speak a dialect
+//! with other marks; plain-text fields (titles, card fallbacks) want none. The
+//! conversions work line by line and leave payload text alone, so a value holding `"`,
+//! `}`, `{{x}}`, `<!channel>` or a backslash comes out as written.
+
+mod convert;
+
+pub(crate) use convert::matching;
+use convert::Dialect;
+
+/// Escapes the characters that would otherwise start markdown formatting, so a payload
+/// value shows as the same text. An `@` starting a word is escaped too: converters
+/// turn it into an `@` that no chat service takes for a mention, so a payload saying
+/// "@everyone" cannot page a whole channel.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line_start = true;
+    let mut block_mark = None;
+    let mut prev = ' ';
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map_or(' ', |(_, n)| *n);
+        if line_start {
+            block_mark = block_marker_end(&text[i..]).map(|end| i + end);
+        }
+        let intraword = c == '_' && prev.is_alphanumeric() && next.is_alphanumeric();
+        let inline = matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~'
+        );
+        let mention = c == '@' && !prev.is_alphanumeric() && next.is_alphanumeric();
+        if block_mark == Some(i) || (inline && !intraword) || mention {
+            out.push('\\');
+        }
+        out.push(c);
+        line_start = c == '\n' || (line_start && c == ' ');
+        prev = c;
+    }
+    out
+}
+
+/// For a line that would start a block ("# x", "- x", "> x", "12. x", "3) x"), the
+/// offset of the mark to escape. A mark needs a space after it, so "#tag" or "1.0"
+/// stay as they are.
+fn block_marker_end(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (mark, len) = match bytes.first()? {
+        b'#' => (0, bytes.iter().take_while(|b| **b == b'#').count()),
+        b'-' | b'+' | b'=' => (0, 1),
+        _ if digits > 0 && matches!(bytes.get(digits), Some(b'.' | b')')) => (digits, digits + 1),
+        _ => return None,
+    };
+    matches!(bytes.get(len), None | Some(b' ' | b'\t')).then_some(mark)
+}
+
+/// Keeps a URL inside `(...)` of a markdown link.
+pub fn escape_url(url: &str) -> String {
+    url.replace(' ', "%20")
+        .replace('(', "\\(")
+        .replace(')', "\\)")
+}
+
+/// Markdown to plain text: marks and escapes dropped, links as "label (url)".
+pub fn to_plain(text: &str) -> String {
+    convert::convert(text, &Dialect::PLAIN)
+}
+
+/// Markdown to RingCentral's mini-markdown: `**bold**`, `*italic*`, `[a](b)`, `> `,
+/// `* ` bullets. `_x_` would underline there, so italics become `*x*`; headings,
+/// which it lacks, become bold lines.
+pub fn to_ringcentral(text: &str) -> String {
+    convert::convert(text, &Dialect::RINGCENTRAL)
+}
+
+/// Markdown to Slack's mrkdwn: `*bold*`, `_italic_`, `<url|label>`, `• ` bullets, and
+/// `&`, `<`, `>` as entities, so payload text can never form a link or a mention.
+pub fn to_slack(text: &str) -> String {
+    convert::convert(text, &Dialect::SLACK)
+}
+
+/// Markdown to the subset a Teams TextBlock reads: bold, italics, links and lists, no
+/// headings (made bold), no code marks.
+pub fn to_teams(text: &str) -> String {
+    convert::convert(text, &Dialect::TEAMS)
+}
+
+/// Markdown to Google Chat's text format, which marks text and links the way Slack
+/// does; a `<` from the text gets a zero-width space after it, so it cannot open a
+/// link or a mention such as `<users/all>`.
+pub fn to_google_chat(text: &str) -> String {
+    convert::convert(text, &Dialect::GOOGLE_CHAT)
+}
+
+/// Markdown for services that read CommonMark themselves (Chime, Discord, Mattermost):
+/// unchanged, except that an escaped `@` (from a payload) gets a zero-width space after
+/// it, which those services do not take for a mention.
+pub fn guard_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some('@')) => {
+                chars.next();
+                out.push_str("@\u{200B}");
+            }
+            ('\\', Some(&next)) => {
+                chars.next();
+                out.push(c);
+                out.push(next);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_makes_values_literal() {
+        assert_eq!(escape("a*b_c [x](y) <b>"), "a\\*b_c \\[x\\](y) \\<b\\>");
+        assert_eq!(escape("# not a heading"), "\\# not a heading");
+        assert_eq!(escape("1. one\n- two"), "1\\. one\n\\- two");
+        assert_eq!(escape("v1.2 - ok"), "v1.2 - ok");
+        assert_eq!(escape("1.0 #tag -x snake_case"), "1.0 #tag -x snake_case");
+        assert_eq!(escape("_lead and trail_"), "\\_lead and trail\\_");
+        assert_eq!(escape("C:\\dir"), "C:\\\\dir");
+        assert_eq!(
+            escape("@here ana@x.test (@all) @ 1"),
+            "\\@here ana@x.test (\\@all) @ 1"
+        );
+    }
+
+    #[test]
+    fn escaped_text_comes_back_unchanged_in_plain() {
+        for s in [
+            "a*b_c [x](y) <b>",
+            "{{x}} \"}",
+            "C:\\dir",
+            "1. one",
+            "👍 emoji_ok",
+            "@everyone ana@x.test",
+        ] {
+            assert_eq!(to_plain(&escape(s)), s);
+        }
+    }
+
+    #[test]
+    fn payload_mentions_are_broken_only_where_they_came_from_a_payload() {
+        let text = format!("@All look: {}", escape("@everyone \\@x"));
+        assert_eq!(
+            guard_mentions(&text),
+            "@All look: @\u{200B}everyone \\\\@\u{200B}x"
+        );
+    }
+}
