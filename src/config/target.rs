@@ -165,8 +165,8 @@ fn compile_headers(
             ok = false;
             continue;
         };
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            loader.error(pos(value), format!("`{name}` is not a valid header name"));
+        if let Err(e) = target::check_header_name(name) {
+            loader.error(pos(value), e);
             ok = false;
         } else if reqwest::header::HeaderValue::from_str(&text).is_err() {
             loader.error(pos(value), format!("header `{name}`: the value holds a line break or another character no header may hold"));
@@ -194,18 +194,10 @@ fn compile_method(
         );
         return None;
     }
-    let upper = method.value.trim().to_ascii_uppercase();
-    if upper.is_empty() || reqwest::Method::from_bytes(upper.as_bytes()).is_err() {
-        loader.error(
-            pos(method),
-            format!(
-                "`{}` is not an HTTP method such as POST, PUT or PATCH",
-                method.value
-            ),
-        );
-        return None;
-    }
-    Some(Some(upper))
+    target::parse_method(&method.value)
+        .map(Some)
+        .map_err(|e| loader.error(pos(method), e))
+        .ok()
 }
 
 /// Google Chat uses a message's `thread.threadKey` only when the URL asks it to reply

@@ -175,7 +175,7 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
     let mut ok = true;
     let http_body = r.http.as_ref().is_some_and(|h| h.value.body.is_some());
     if r.text.is_none() && r.card.is_none() && !http_body && !r.drop {
-        ctx.error(pos(&r.name), format!("rule `{}` has neither `text` nor `card`: give it at least one (or `drop: true` to discard what it matches)", r.name.value));
+        ctx.error(pos(&r.name), format!("rule `{}` has neither `text`, `card` nor `http.body`: give it at least one (or `drop: true` to discard what it matches)", r.name.value));
         ok = false;
     }
     let when: Vec<_> = r.when.iter().map(|c| condition::compile(c, ctx)).collect();
@@ -226,24 +226,17 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
 fn compile_http(raw: &RawHttp, lets: &[String], ctx: &mut Ctx) -> Option<Http> {
     let mut ok = true;
     let method = raw.method.as_ref().and_then(|m| {
-        let upper = m.value.trim().to_ascii_uppercase();
-        let valid = !upper.is_empty() && reqwest::Method::from_bytes(upper.as_bytes()).is_ok();
-        if !valid {
-            ctx.error(
-                pos(m),
-                format!(
-                    "`{}` is not an HTTP method such as POST, PUT or PATCH",
-                    m.value
-                ),
-            );
-            ok = false;
-        }
-        valid.then_some(upper)
+        crate::target::parse_method(&m.value)
+            .map_err(|e| {
+                ctx.error(pos(m), e);
+                ok = false;
+            })
+            .ok()
     });
     let mut headers = Vec::with_capacity(raw.headers.len());
     for (name, value) in &raw.headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            ctx.error(pos(value), format!("`{name}` is not a valid header name"));
+        if let Err(e) = crate::target::check_header_name(name) {
+            ctx.error(pos(value), e);
             ok = false;
             continue;
         }

@@ -178,6 +178,23 @@ pub fn request(kind: Kind, message: &Message) -> Option<Request> {
     (request != Request::default()).then_some(request)
 }
 
+/// An HTTP method as a config or mapping writes it, in any case; upper-case.
+pub fn parse_method(text: &str) -> Result<String, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    match reqwest::Method::from_bytes(upper.as_bytes()) {
+        Ok(_) if !upper.is_empty() => Ok(upper),
+        _ => Err(format!(
+            "`{text}` is not an HTTP method such as POST, PUT or PATCH"
+        )),
+    }
+}
+
+pub fn check_header_name(name: &str) -> Result<(), String> {
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .map(drop)
+        .map_err(|_| format!("`{name}` is not a valid header name"))
+}
+
 /// Everything the mapping produced, with absent parts left out rather than `null`.
 fn preview(message: &Message, text: &str) -> Value {
     let mut body = Map::new();

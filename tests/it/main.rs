@@ -7,6 +7,7 @@ mod delivery;
 mod durability;
 mod gateway;
 mod ingress;
+mod kinds;
 mod ops;
 mod pg;
 mod render;

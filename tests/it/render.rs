@@ -162,6 +162,6 @@ fn unknown_target_kinds_are_usage_errors() {
     let out = render_jira("fixtures/jira/issue_created.json", "fax");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains(
-        "unknown target kind `fax`: kinds are chime, ringcentral, ringcentral-legacy, preview"
+        "unknown target kind `fax`: kinds are chime, ringcentral, ringcentral-legacy, slack, teams, google-chat, discord, mattermost, http, preview"
     ));
 }

@@ -15,7 +15,9 @@ use tokio::sync::Notify;
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
+    pub method: String,
     pub path: String,
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -86,9 +88,20 @@ impl StandIn {
         let addr = listener.local_addr().expect("bound");
         let handler_state = Arc::clone(&state);
         let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: HeaderMap,
+                  body: Bytes| {
                 let state = Arc::clone(&handler_state);
-                async move { answer(&state, uri.path().to_string(), headers, body).await }
+                let received = Received {
+                    at: Instant::now(),
+                    method: method.to_string(),
+                    path: uri.path().to_string(),
+                    query: uri.query().map(str::to_string),
+                    headers,
+                    body,
+                };
+                async move { answer(&state, received).await }
             },
         );
         tokio::spawn(async move {
@@ -137,13 +150,8 @@ impl StandIn {
     }
 }
 
-async fn answer(state: &State, path: String, headers: HeaderMap, body: Bytes) -> Response {
-    state.received.lock().unwrap().push(Received {
-        at: Instant::now(),
-        path,
-        headers,
-        body,
-    });
+async fn answer(state: &State, received: Received) -> Response {
+    state.received.lock().unwrap().push(received);
     state.arrived.notify_waiters();
     let next = state.script.lock().unwrap().pop_front();
     let answer = next
