@@ -1,6 +1,7 @@
 //! One real 25 KB Jira `jira:issue_updated` delivery (several changelog items and a
 //! description edit) through `mappings/jira.yaml`, beside a bare serde_json parse of
-//! the same bytes. Run: `cargo bench --bench render`.
+//! the same bytes; and a `jira:issue_created` delivery, whose rule has a card, shaped
+//! for every target kind. Run: `cargo bench --bench render`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -12,10 +13,38 @@ use hookbridge::target::{self, Kind, Options};
 use serde_json::Value;
 
 const PAYLOAD: &str = "fixtures/jira/issue_updated.generic.json";
+const WITH_CARD: &str = "fixtures/jira/issue_created.json";
+
+fn jira() -> Mapping {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Mapping::load(&root.join("mappings/jira.yaml"))
+        .expect("jira.yaml loads")
+        .0
+}
+
+/// Shaping alone: one rendered message with a card, built for each kind.
+fn shape(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let payload: Value =
+        serde_json::from_slice(&std::fs::read(root.join(WITH_CARD)).expect("fixture"))
+            .expect("fixture is JSON");
+    let headers = read_sidecar_headers(&root.join(WITH_CARD)).expect("headers");
+    let Ok(Outcome::Message(message)) = jira().apply(&Event::new(&payload, &headers)) else {
+        panic!("issue-created should match");
+    };
+    let options = Options::default();
+    let mut group = c.benchmark_group("jira issue_created card, shaped");
+    for kind in Kind::ALL {
+        group.bench_function(format!("{kind}"), |b| {
+            b.iter(|| target::build(kind, black_box(&message), &options))
+        });
+    }
+    group.finish();
+}
 
 fn render(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (mapping, _) = Mapping::load(&root.join("mappings/jira.yaml")).expect("jira.yaml loads");
+    let mapping = jira();
     let bytes = std::fs::read(root.join(PAYLOAD)).expect("fixture");
     let headers = read_sidecar_headers(&root.join(PAYLOAD)).expect("headers");
     let payload: Value = serde_json::from_slice(&bytes).expect("fixture is JSON");
@@ -44,5 +73,5 @@ fn render(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render);
+criterion_group!(benches, render, shape);
 criterion_main!(benches);

@@ -59,6 +59,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     eprintln!("rule `{}` matched", message.rule);
+    if let Some(request) = target::request(args.target, &message) {
+        let method = request.method.as_deref().unwrap_or("POST");
+        let headers: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
+        let headers = if headers.is_empty() {
+            "the target's headers".to_string()
+        } else {
+            headers.join(", ")
+        };
+        eprintln!("sent as {method}, with {headers}");
+    }
     let bodies = target::build(args.target, &message, &target::Options::default());
     if bodies.is_empty() {
         eprintln!(

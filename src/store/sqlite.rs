@@ -572,6 +572,35 @@ mod tests {
         crate::store::behaviour::behaves(&store).await;
     }
 
+    /// What an earlier version left queued is delivered by this one: its store is
+    /// migrated in place, once.
+    #[tokio::test]
+    async fn a_store_from_the_previous_version_opens_with_its_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("outbox.db");
+        let old = Connection::open(&file).unwrap();
+        old.execute_batch(&format!("{SCHEMA} PRAGMA user_version = 1;"))
+            .unwrap();
+        old.execute(
+            "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
+             created_at, since, next_at, updated_at) \
+             VALUES (1, 'e1', 'jira', 't', 'rule', 'pending', '[\"{}\"]', 0, 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+        drop(old);
+        for _ in 0..2 {
+            let store = SqliteStore::open(&file).unwrap();
+            let head = store.head("t").await.unwrap().expect("the queued delivery");
+            assert_eq!((head.event_id.as_str(), head.request), ("e1", None));
+        }
+        let version: i64 = Connection::open(&file)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+    }
+
     #[tokio::test]
     async fn concurrent_writes_share_commits_and_all_land() {
         let dir = tempfile::tempdir().unwrap();

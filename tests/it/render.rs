@@ -165,3 +165,24 @@ fn unknown_target_kinds_are_usage_errors() {
         "unknown target kind `fax`: kinds are chime, ringcentral, ringcentral-legacy, slack, teams, google-chat, discord, mattermost, http, preview"
     ));
 }
+
+#[test]
+fn an_http_rule_shows_its_method_and_headers() {
+    let args = [
+        "render",
+        "--mapping",
+        "tests/it/data/http.yaml",
+        "--payload",
+        "fixtures/jira/issue_created.json",
+        "--target",
+        "http",
+    ];
+    let out = hookbridge(&repo(), &args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(bodies(&out.stdout)[0]["incident"]["id"], "BBCOM-1398");
+    assert!(
+        text(&out.stderr).contains("sent as PUT, with X-Issue: BBCOM-1398"),
+        "{}",
+        text(&out.stderr)
+    );
+}
