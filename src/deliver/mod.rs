@@ -292,17 +292,16 @@ impl Worker {
             .or(self.target.method.as_deref())
             .unwrap_or("POST");
         let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
-            return Attempt::Failed(format!("`{method}` is not an HTTP method"));
+            return Attempt::Unsendable(format!("`{method}` is not an HTTP method"));
         };
-        let mut builder = self
+        let headers = match request_headers(&self.target.headers, request) {
+            Ok(headers) => headers,
+            Err(error) => return Attempt::Unsendable(error),
+        };
+        let sent = self
             .client
             .request(method, url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json");
-        let rule_headers = request.map_or(&[][..], |r| r.headers.as_slice());
-        for (name, value) in self.target.headers.iter().chain(rule_headers) {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let sent = builder
+            .headers(headers)
             .body(body.to_owned())
             .timeout(self.target.timeout)
             .send()
@@ -375,6 +374,26 @@ impl Worker {
     }
 }
 
+/// JSON's content type, then the target's headers, then the rule's: a later one of a
+/// name replaces an earlier one (a rule's `Authorization` wins over the target's).
+fn request_headers(
+    target: &[(String, String)],
+    request: Option<&Request>,
+) -> Result<reqwest::header::HeaderMap, String> {
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let rule = request.map_or(&[][..], |r| r.headers.as_slice());
+    for (name, value) in target.iter().chain(rule) {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a valid header name"))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| format!("header `{name}` holds a character no header may hold"))?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
+}
+
 /// Deliveries queued for targets this config cannot send to stay in the store; say so
 /// at start rather than let them wait unseen.
 pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
@@ -388,5 +407,41 @@ pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
             Some(_) => continue,
         };
         tracing::warn!(target_name = %queue.target, pending = queue.depth, "target {why}: its pending deliveries wait until it is back");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rules_headers_replace_the_targets_and_a_bad_one_is_refused() {
+        let target = [
+            ("Authorization".to_string(), "Bearer target".to_string()),
+            ("X-Team".to_string(), "ops".to_string()),
+        ];
+        let rule = Request {
+            method: None,
+            headers: vec![
+                ("authorization".into(), "Bearer rule".into()),
+                ("Content-Type".into(), "application/vnd.api+json".into()),
+            ],
+        };
+        let headers = request_headers(&target, Some(&rule)).unwrap();
+        let all = |name: &str| -> Vec<&str> {
+            headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect()
+        };
+        assert_eq!(all("authorization"), ["Bearer rule"]);
+        assert_eq!(all("content-type"), ["application/vnd.api+json"]);
+        assert_eq!(all("x-team"), ["ops"]);
+        let bad = Request {
+            method: None,
+            headers: vec![("X-A".into(), "a\u{7}b".into())],
+        };
+        assert!(request_headers(&target, Some(&bad)).is_err());
     }
 }

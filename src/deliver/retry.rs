@@ -17,6 +17,9 @@ pub enum Attempt {
     },
     /// Connect failure, timeout, reset, or an answer that was not HTTP.
     Failed(String),
+    /// The stored request cannot be made at all (a header no HTTP allows): sending it
+    /// again would fail the same way.
+    Unsendable(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,11 @@ pub fn judge(
             (error, *retry_after)
         }
         Attempt::Failed(error) => (error.clone(), None),
+        Attempt::Unsendable(error) => {
+            return Verdict::Dead {
+                error: format!("{error}: fix the mapping's `http` headers, then replay"),
+            }
+        }
     };
     let wait = retry_after.unwrap_or_else(|| backoff(policy, attempts, random));
     // A service may say "Retry-After: 999999999999"; past the budget, or past what a
@@ -137,6 +145,10 @@ pub fn retry_after_in_body(body: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(seconds).ok()
 }
 
+/// A bucket that claims to refill later than this is taken to refill then: an absurd
+/// header must not park a target's queue for hours.
+const LONGEST_BUCKET_WAIT: Duration = Duration::from_secs(600);
+
 /// `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset-After: 1.5` (Discord's rate
 /// headers): the service takes nothing more for that long, so the next send waits
 /// instead of being refused.
@@ -145,7 +157,9 @@ pub fn bucket_empty_for(remaining: Option<&str>, reset_after: Option<&str>) -> O
         return None;
     }
     let seconds: f64 = reset_after?.trim().parse().ok()?;
-    Duration::try_from_secs_f64(seconds).ok()
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .map(|wait| wait.min(LONGEST_BUCKET_WAIT))
 }
 
 fn humanize(d: Duration) -> String {
@@ -200,6 +214,9 @@ mod tests {
         }
         let failed = Attempt::Failed("connection refused".into());
         assert!(matches!(judge_now(&failed, 0), Verdict::Retry { .. }));
+        let unsendable =
+            Attempt::Unsendable("header `X-A` holds a character no header may hold".into());
+        assert!(matches!(judge_now(&unsendable, 0), Verdict::Dead { .. }));
     }
 
     #[test]
@@ -276,6 +293,10 @@ mod tests {
             Some(Duration::from_millis(1500))
         );
         assert_eq!(bucket_empty_for(Some("3"), Some("1.5")), None);
+        assert_eq!(
+            bucket_empty_for(Some("0"), Some("99999999")),
+            Some(LONGEST_BUCKET_WAIT)
+        );
         assert_eq!(bucket_empty_for(None, Some("1.5")), None);
         assert_eq!(bucket_empty_for(Some("0"), Some("later")), None);
     }

@@ -278,8 +278,13 @@ impl Http {
     ) -> Result<HttpParts, handlebars::RenderError> {
         let mut headers = Vec::with_capacity(self.headers.len());
         for (name, value) in &self.headers {
-            // A payload value may hold a line break, which no header value can.
-            let value = templates.render(value, data)?.replace(['\r', '\n'], " ");
+            // A payload value may hold a line break or another control character,
+            // which no header value can.
+            let value: String = templates
+                .render(value, data)?
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
             headers.push((name.clone(), value.trim().to_string()));
         }
         let body = match &self.body {

@@ -23,6 +23,9 @@ enum Literal {
     /// A zero-width space after each `<`: Google Chat reads `<...>` as a link or
     /// mention and documents no escape, but takes `<\u{200B}...` for text.
     BrokenAngles,
+    /// A zero-width space after each `]` of the text: Teams documents no markdown
+    /// escapes, and `]\u{200B}(` cannot close a link's label.
+    BrokenLinks,
 }
 
 #[derive(Clone, Copy)]
@@ -64,7 +67,7 @@ impl Dialect {
         bullet: "- ",
         keep_quote: false,
         keep_code: false,
-        literal: Literal::AsIs,
+        literal: Literal::BrokenLinks,
     };
     pub const SLACK: Dialect = Dialect {
         bold: "*",
@@ -111,6 +114,7 @@ fn push_text(out: &mut String, text: &str, dialect: &Dialect) {
             (Literal::Entities, '<') => out.push_str("&lt;"),
             (Literal::Entities, '>') => out.push_str("&gt;"),
             (Literal::BrokenAngles, '<') => out.push_str("<\u{200B}"),
+            (Literal::BrokenLinks, ']') => out.push_str("]\u{200B}"),
             (_, c) => out.push(c),
         }
     }
@@ -409,6 +413,18 @@ mod tests {
                 escape("<users/all> & >")
             )),
             "*b* <https://h.test/?a=1&b=2|l> <\u{200B}users/all> & >"
+        );
+    }
+
+    #[test]
+    fn teams_payload_text_cannot_make_a_link() {
+        let text = format!(
+            "[ok](https://h.test) {}",
+            escape("[click](https://evil.test)")
+        );
+        assert_eq!(
+            super::super::to_teams(&text),
+            "[ok](https://h.test) [click]\u{200B}(https://evil.test)"
         );
     }
 }

@@ -31,7 +31,9 @@ pub fn escape(text: &str) -> String {
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~'
         );
-        let mention = c == '@' && !prev.is_alphanumeric() && next.is_alphanumeric();
+        let mention = c == '@'
+            && next.is_alphanumeric()
+            && (!prev.is_alphanumeric() || names_everyone(&text[i + 1..]));
         if block_mark == Some(i) || (inline && !intraword) || mention {
             out.push('\\');
         }
@@ -40,6 +42,14 @@ pub fn escape(text: &str) -> String {
         prev = c;
     }
     out
+}
+
+/// Discord and Mattermost page a whole channel for these even inside a word.
+fn names_everyone(rest: &str) -> bool {
+    ["everyone", "here", "channel", "all"].iter().any(|word| {
+        rest.get(..word.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(word))
+    })
 }
 
 /// For a line that would start a block ("# x", "- x", "> x", "12. x", "3) x"), the
@@ -132,8 +142,8 @@ mod tests {
         assert_eq!(escape("_lead and trail_"), "\\_lead and trail\\_");
         assert_eq!(escape("C:\\dir"), "C:\\\\dir");
         assert_eq!(
-            escape("@here ana@x.test (@all) @ 1"),
-            "\\@here ana@x.test (\\@all) @ 1"
+            escape("@here ana@x.test (@all) @ 1 foo@everyone"),
+            "\\@here ana@x.test (\\@all) @ 1 foo\\@everyone"
         );
     }
 

@@ -281,19 +281,28 @@ fn timestamp(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Runs the migrations this store lacks, in one transaction that also reads the
+/// version: two processes opening an old store at once migrate it once.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (done, migration) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(version.saturating_sub(1))
-    {
-        conn.execute_batch(&format!(
-            "BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;",
-            done + 2
-        ))?;
-    }
-    Ok(())
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let migrated = (|| {
+        let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let pending = MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(version.saturating_sub(1));
+        for (done, migration) in pending {
+            conn.execute_batch(migration)?;
+            conn.pragma_update(None, "user_version", done + 2)?;
+        }
+        Ok(())
+    })();
+    conn.execute_batch(if migrated.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    })?;
+    migrated
 }
 
 fn delivery(row: &Row) -> rusqlite::Result<Delivery> {

@@ -66,7 +66,7 @@ fn embed(outline: &Outline, message: &Message, budget: usize) -> Value {
         .title
         .clone()
         .unwrap_or_else(|| markdown::to_plain(&message.title));
-    let title = split::clip(&title, TITLE_CHARS, Measure::Chars);
+    let title = split::clip(&title, TITLE_CHARS.min(budget), Measure::Chars);
     insert_non_empty(&mut out, "title", &title);
     if let Some(link) = outline.links.first() {
         out.insert("url".into(), link.url.clone().into());
@@ -105,26 +105,23 @@ fn embed(outline: &Outline, message: &Message, budget: usize) -> Value {
         while !fields.is_empty() && size(&fields) + note_size > fields_budget {
             fields.pop();
         }
-        fields.push((BLANK.to_string(), more(total - fields.len(), "field")));
+        if size(&fields) + note_size <= fields_budget {
+            fields.push((BLANK.to_string(), more(total - fields.len(), "field")));
+        }
     }
-    let mut lines: Vec<String> = outline.texts().map(markdown::escape).collect();
-    lines.extend(outline.links.iter().skip(1).map(|l| {
-        format!(
-            "[{}]({})",
-            markdown::escape(&l.title),
-            markdown::escape_url(&l.url)
-        )
-    }));
     let room = fields_budget
         .saturating_sub(size(&fields))
         .min(DESCRIPTION_CHARS);
-    let description = split::fit_one_converted(
-        &lines.join("\n"),
-        room,
-        Measure::Chars,
-        markdown::guard_mentions,
-    );
-    insert_non_empty(&mut out, "description", &description);
+    // Below this, not even "…and 9999 more lines" fits: better no description.
+    if room >= 64 {
+        let description = split::fit_one_converted(
+            &outline.text_and_more_links("\n"),
+            room,
+            Measure::Chars,
+            markdown::guard_mentions,
+        );
+        insert_non_empty(&mut out, "description", &description);
+    }
     if !fields.is_empty() {
         let fields: Vec<Value> = fields
             .into_iter()
@@ -217,5 +214,13 @@ mod tests {
             .unwrap()
             .contains("more fields"));
         assert!(embed_size(embed) <= EMBED_BUDGET, "{}", embed_size(embed));
+        for budget in [30, 100, 300] {
+            let small = Options {
+                max_size: Some(budget),
+                ..Options::default()
+            };
+            let embed = &bodies(&msg, &small)[0]["embeds"][0];
+            assert!(embed_size(embed) <= budget, "{budget}: {embed}");
+        }
     }
 }

@@ -14,6 +14,11 @@ use crate::markdown;
 pub const BODY_BUDGET: usize = 32_000;
 const MAX_WIDGETS: usize = 100;
 const THREAD_KEY_CHARS: usize = 4000;
+/// Each widget's text and the title are clipped to this, so one long value cannot take
+/// a card's whole budget.
+const WIDGET_BYTES: usize = 4000;
+const MAX_BUTTONS: usize = 10;
+const BUTTON_CHARS: usize = 100;
 
 pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     let budget = options.max_size.unwrap_or(BODY_BUDGET);
@@ -49,7 +54,9 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
 
 /// Card text in the HTML subset Chat's widgets read.
 fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
+    // Clipped before escaping, so that no entity is cut; an entity is at most 5 bytes.
+    split::clip(text, WIDGET_BYTES / 5, Measure::JsonBytes)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
@@ -70,7 +77,11 @@ fn card_v2(outline: &Outline, title: &str, budget: usize) -> Value {
     let buttons: Vec<Value> = outline
         .links
         .iter()
-        .map(|l| json!({"text": l.title, "onClick": {"openLink": {"url": l.url}}}))
+        .take(MAX_BUTTONS)
+        .map(|l| {
+            let text = split::clip(&l.title, BUTTON_CHARS, Measure::Chars);
+            json!({"text": text, "onClick": {"openLink": {"url": l.url}}})
+        })
         .collect();
     let buttons = (!buttons.is_empty()).then(|| json!({"buttonList": {"buttons": buttons}}));
     let mut card = Map::new();
@@ -79,6 +90,7 @@ fn card_v2(outline: &Outline, title: &str, budget: usize) -> Value {
         .title
         .clone()
         .unwrap_or_else(|| markdown::to_plain(title));
+    let title = split::clip(&title, WIDGET_BYTES, Measure::JsonBytes);
     let mut inner = Map::new();
     if !title.trim().is_empty() {
         inner.insert("header".into(), json!({ "title": title }));
@@ -156,6 +168,21 @@ mod tests {
             widgets[99]["buttonList"]["buttons"][0]["onClick"]["openLink"]["url"],
             "https://j.test/1"
         );
+
+        let huge = Message {
+            card: Some(json!({"body": [{"type": "TextBlock", "text": "<&>".repeat(40_000)}]})),
+            title: "t".repeat(50_000),
+            ..message("x")
+        };
+        let body = &bodies(&huge, &Options::default())[0];
+        assert!(
+            body.to_string().len() <= BODY_BUDGET,
+            "{}",
+            body.to_string().len()
+        );
+        let widgets = &body["cardsV2"][0]["card"]["sections"][0]["widgets"];
+        let shown = widgets[0]["textParagraph"]["text"].as_str().unwrap();
+        assert!(shown.ends_with(";…"), "an entity was cut: {shown}");
 
         let small = bodies(
             &msg,

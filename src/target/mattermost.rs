@@ -60,16 +60,8 @@ fn attachment(outline: &Outline, message: &Message, budget: usize) -> Value {
     if let Some(link) = outline.links.first() {
         out.insert("title_link".into(), link.url.clone().into());
     }
-    let mut lines: Vec<String> = outline.texts().map(markdown::escape).collect();
-    lines.extend(outline.links.iter().skip(1).map(|l| {
-        format!(
-            "[{}]({})",
-            markdown::escape(&l.title),
-            markdown::escape_url(&l.url)
-        )
-    }));
     let text = split::fit_one_converted(
-        &lines.join("\n\n"),
+        &outline.text_and_more_links("\n\n"),
         budget,
         Measure::Chars,
         markdown::guard_mentions,

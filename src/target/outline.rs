@@ -61,6 +61,20 @@ impl Outline {
         })
     }
 
+    /// The text blocks as markdown, then the links after the first (which a card
+    /// format shows as its title's link), for a format whose body is one markdown text.
+    pub fn text_and_more_links(&self, separator: &str) -> String {
+        let texts = self.texts().map(crate::markdown::escape);
+        let links = self.links.iter().skip(1).map(|l| {
+            format!(
+                "[{}]({})",
+                crate::markdown::escape(&l.title),
+                crate::markdown::escape_url(&l.url)
+            )
+        });
+        texts.chain(links).collect::<Vec<_>>().join(separator)
+    }
+
     fn read(&mut self, node: &Value) {
         let Some(obj) = node.as_object() else {
             for item in node.as_array().into_iter().flatten() {

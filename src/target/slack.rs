@@ -55,12 +55,13 @@ fn mrkdwn(plain: &str, budget: usize) -> String {
 
 fn blocks(outline: &Outline, title: &str) -> Vec<Value> {
     let mut blocks = Vec::new();
-    if let Some(title) = outline
+    // A card's title is plain text already; the rule's title is markdown.
+    let title = outline
         .title
-        .as_deref()
-        .or(Some(title).filter(|t| !t.is_empty()))
-    {
-        let text = split::clip(&markdown::to_plain(title), HEADER_CHARS, Measure::Chars);
+        .clone()
+        .unwrap_or_else(|| markdown::to_plain(title));
+    if !title.trim().is_empty() {
+        let text = split::clip(&title, HEADER_CHARS, Measure::Chars);
         blocks.push(
             json!({"type": "header", "text": {"type": "plain_text", "text": text, "emoji": true}}),
         );

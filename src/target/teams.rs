@@ -12,6 +12,9 @@ use crate::markdown;
 
 /// Bytes of request body Teams takes ("Request Entity too large" above).
 pub const BODY_BUDGET: usize = 28_672;
+/// A card's text for notifications and clients without cards: a summary, so that the
+/// card, not a second copy of it, gets the budget.
+const FALLBACK_BYTES: usize = 2000;
 /// The newest card version Teams draws; a mapping's card keeps an older one.
 const CARD_VERSION: &str = "1.5";
 /// Cards made from text need nothing newer, and some Workflows have been reported to
@@ -21,8 +24,7 @@ const TEXT_CARD_VERSION: &str = "1.4";
 pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     let budget = options.max_size.unwrap_or(BODY_BUDGET);
     if let Some(card) = &message.card {
-        let fallback = markdown::to_plain(&message.text);
-        let card = adaptive_card(card, &fallback, CARD_VERSION);
+        let card = adaptive_card(card, &fallback(&message.text), CARD_VERSION);
         let overhead = envelope(json!({})).to_string().len() - "{}".len();
         return vec![envelope(fit_card(card, budget.saturating_sub(overhead)))];
     }
@@ -74,8 +76,16 @@ fn text_card(title: &str, text: &str) -> Value {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": TEXT_CARD_VERSION,
         "body": body,
-        "fallbackText": markdown::to_plain(text),
+        "fallbackText": fallback(text),
     })
+}
+
+fn fallback(text: &str) -> String {
+    split::fit_one(
+        &markdown::to_plain(text),
+        FALLBACK_BYTES,
+        Measure::JsonBytes,
+    )
 }
 
 #[cfg(test)]
@@ -127,9 +137,10 @@ mod tests {
             {"type": "TextBlock", "text": "ABC-1"},
             {"type": "FactSet", "facts": facts}
         ]});
+        // A rule with only a card has the card flattened as its text: as large as it.
         let msg = Message {
             card: Some(card),
-            ..message("text")
+            ..message(&"fact 1: a long value\n".repeat(2000))
         };
         let body = &bodies(&msg, &Options::default())[0];
         assert!(body.to_string().len() <= BODY_BUDGET);
