@@ -65,7 +65,14 @@ fn card_v2(outline: &Outline, title: &str, budget: usize) -> Value {
     let mut widgets = Vec::new();
     for block in &outline.blocks {
         match block {
-            Block::Text(text) => widgets.push(json!({"textParagraph": {"text": html(text)}})),
+            Block::Text { text, bold } => {
+                let text = if *bold {
+                    format!("<b>{}</b>", html(text))
+                } else {
+                    html(text)
+                };
+                widgets.push(json!({"textParagraph": { "text": text }}));
+            }
             Block::Facts(facts) => widgets.extend(facts.iter().map(|f| {
                 json!({"decoratedText": {"topLabel": f.title, "text": html(&f.value), "wrapText": true}})
             })),

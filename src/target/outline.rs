@@ -15,9 +15,16 @@ pub struct Outline {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
-    Text(String),
+    /// Plain text; `bold` for a TextBlock drawn bold or large.
+    Text {
+        text: String,
+        bold: bool,
+    },
     Facts(Vec<Fact>),
-    Image { url: String, alt: String },
+    Image {
+        url: String,
+        alt: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,10 +60,13 @@ impl Outline {
         })
     }
 
-    /// The text blocks, one paragraph each.
-    pub fn texts(&self) -> impl Iterator<Item = &str> {
+    /// The text blocks as markdown, one paragraph each.
+    pub fn texts(&self) -> impl Iterator<Item = String> + '_ {
         self.blocks.iter().filter_map(|b| match b {
-            Block::Text(text) => Some(text.as_str()),
+            Block::Text { text, bold: true } => {
+                Some(format!("**{}**", crate::markdown::escape(text)))
+            }
+            Block::Text { text, bold: false } => Some(crate::markdown::escape(text)),
             _ => None,
         })
     }
@@ -64,7 +74,7 @@ impl Outline {
     /// The text blocks as markdown, then the links after the first (which a card
     /// format shows as its title's link), for a format whose body is one markdown text.
     pub fn text_and_more_links(&self, separator: &str) -> String {
-        let texts = self.texts().map(crate::markdown::escape);
+        let texts = self.texts();
         let links = self.links.iter().skip(1).map(|l| {
             format!(
                 "[{}]({})",
@@ -142,7 +152,10 @@ impl Outline {
         if heading && self.title.is_none() && self.blocks.is_empty() {
             self.title = Some(text);
         } else {
-            self.blocks.push(Block::Text(text));
+            self.blocks.push(Block::Text {
+                text,
+                bold: heading,
+            });
         }
     }
 }
@@ -185,7 +198,10 @@ mod tests {
         assert_eq!(
             outline.blocks,
             vec![
-                Block::Text("Fix <login>".into()),
+                Block::Text {
+                    text: "Fix <login>".into(),
+                    bold: false
+                },
                 Block::Facts(vec![Fact {
                     title: "Status".into(),
                     value: "Done".into()
@@ -194,7 +210,10 @@ mod tests {
                     url: "https://x/p.png".into(),
                     alt: String::new()
                 },
-                Block::Text("Later bold".into()),
+                Block::Text {
+                    text: "Later bold".into(),
+                    bold: true
+                },
             ]
         );
         let links: Vec<(&str, &str)> = outline

@@ -68,7 +68,10 @@ fn blocks(outline: &Outline, title: &str) -> Vec<Value> {
     }
     for block in &outline.blocks {
         match block {
-            Block::Text(text) => blocks.push(section(mrkdwn(text, SECTION_CHARS))),
+            Block::Text { text, bold } => {
+                let text = mrkdwn(text, SECTION_CHARS - 2);
+                blocks.push(section(if *bold { format!("*{text}*") } else { text }));
+            }
             Block::Facts(facts) => {
                 for chunk in facts.chunks(FIELDS_PER_SECTION) {
                     let fields: Vec<Value> = chunk
