@@ -185,6 +185,20 @@ wait_for_addr() {
 }
 
 # Starts the gateway with config $1, log to $2; sets GATEWAY_PID and GATEWAY_ADDR.
+# A gateway config on STORE serving the Jira mapping to the preview target, at FILE.
+write_config() {
+    cat >"$1" <<EOF
+listen: 127.0.0.1:0
+store: $2
+targets:
+  preview: {kind: preview}
+routes:
+  jira:
+    mappings: [$MAPPING]
+    targets: [preview]
+EOF
+}
+
 start_gateway() {
     "$BIN" serve --config "$1" --log-format json 2>"$2" &
     GATEWAY_PID=$!
@@ -286,16 +300,7 @@ stop "$CEILING_PID"
 check_wrk_errors ceiling "$TMP/wrk-ceiling.txt"
 
 mkdir -p "$TMP/throughput"
-cat >"$TMP/throughput/config.yaml" <<EOF
-listen: 127.0.0.1:0
-store: sqlite://$TMP/throughput/load.db
-targets:
-  preview: {kind: preview}
-routes:
-  jira:
-    mappings: [$MAPPING]
-    targets: [preview]
-EOF
+write_config "$TMP/throughput/config.yaml" "sqlite://$TMP/throughput/load.db"
 start_gateway "$TMP/throughput/config.yaml" "$TMP/throughput/gateway.log"
 echo "   gateway at $GATEWAY_ADDR (store $TMP/throughput/load.db)" >&2
 run_wrk "$TMP/wrk-gateway.txt" "http://$GATEWAY_ADDR/hooks/jira" "$DURATION" "$GATEWAY_PID"
@@ -380,16 +385,7 @@ pg_run() {
     mkdir -p "$dir"
     PG_DBS+=("$db")
     pg_admin "CREATE DATABASE $db" || die "cannot create PostgreSQL database $db"
-    cat >"$dir/config.yaml" <<CONF
-listen: 127.0.0.1:0
-store: $PG_SERVER/$db
-targets:
-  preview: {kind: preview}
-routes:
-  jira:
-    mappings: [$MAPPING]
-    targets: [preview]
-CONF
+    write_config "$dir/config.yaml" "$PG_SERVER/$db"
     REPLICA_PIDS=() REPLICA_ADDRS=()
     # One after the other: each runs the migrations at start.
     for ((i = 1; i <= n; i++)); do

@@ -51,7 +51,7 @@ pub struct Target {
     pub method: Option<String>,
     /// Sent with every request, such as an `Authorization` an endpoint wants; a rule's
     /// own headers come after these.
-    pub headers: Vec<(String, String)>,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 /// At most `count` messages per `per`.
@@ -157,22 +157,24 @@ pub(super) fn compile_target(
 fn compile_headers(
     raw: &BTreeMap<String, Spanned<String>>,
     loader: &mut Loader,
-) -> Option<Vec<(String, String)>> {
-    let mut headers = Vec::with_capacity(raw.len());
+) -> Option<reqwest::header::HeaderMap> {
+    let mut headers = reqwest::header::HeaderMap::new();
     let mut ok = true;
     for (name, value) in raw {
         let Some(text) = loader.interpolate(value) else {
             ok = false;
             continue;
         };
-        if let Err(e) = target::check_header_name(name) {
-            loader.error(pos(value), e);
-            ok = false;
-        } else if reqwest::header::HeaderValue::from_str(&text).is_err() {
-            loader.error(pos(value), format!("header `{name}`: the value holds a line break or another character no header may hold"));
-            ok = false;
-        } else {
-            headers.push((name.clone(), text));
+        let parsed = target::parse_header_name(name)
+            .and_then(|n| Ok((n, target::parse_header_value(name, &text)?)));
+        match parsed {
+            Ok((name, value)) => {
+                headers.insert(name, value);
+            }
+            Err(e) => {
+                loader.error(pos(value), e);
+                ok = false;
+            }
         }
     }
     ok.then_some(headers)

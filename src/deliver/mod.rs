@@ -14,6 +14,7 @@ use tracing::Instrument;
 use crate::config::{Config, Rate, Target};
 use crate::metrics::{DeliveryResult, Metrics};
 use crate::store::{Delivery, Request, Store, Update};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 
 pub mod retry;
 
@@ -376,20 +377,15 @@ impl Worker {
 
 /// JSON's content type, then the target's headers, then the rule's: a later one of a
 /// name replaces an earlier one (a rule's `Authorization` wins over the target's).
-fn request_headers(
-    target: &[(String, String)],
-    request: Option<&Request>,
-) -> Result<reqwest::header::HeaderMap, String> {
-    use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+fn request_headers(target: &HeaderMap, request: Option<&Request>) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let rule = request.map_or(&[][..], |r| r.headers.as_slice());
-    for (name, value) in target.iter().chain(rule) {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("`{name}` is not a valid header name"))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| format!("header `{name}` holds a character no header may hold"))?;
-        headers.insert(name, value);
+    for (name, value) in target {
+        headers.insert(name.clone(), value.clone());
+    }
+    for (name, value) in request.map_or(&[][..], |r| r.headers.as_slice()) {
+        let value = crate::target::parse_header_value(name, value)?;
+        headers.insert(crate::target::parse_header_name(name)?, value);
     }
     Ok(headers)
 }
@@ -416,15 +412,15 @@ mod tests {
 
     #[test]
     fn a_rules_headers_replace_the_targets_and_a_bad_one_is_refused() {
-        let target = [
-            ("Authorization".to_string(), "Bearer target".to_string()),
-            ("X-Team".to_string(), "ops".to_string()),
-        ];
+        let mut target = HeaderMap::new();
+        target.insert("authorization", HeaderValue::from_static("Bearer target"));
+        target.insert("x-team", HeaderValue::from_static("ops"));
         let rule = Request {
             method: None,
             headers: vec![
                 ("authorization".into(), "Bearer rule".into()),
                 ("Content-Type".into(), "application/vnd.api+json".into()),
+                ("X-Assignee".into(), "Иванов".into()),
             ],
         };
         let headers = request_headers(&target, Some(&rule)).unwrap();
@@ -438,6 +434,7 @@ mod tests {
         assert_eq!(all("authorization"), ["Bearer rule"]);
         assert_eq!(all("content-type"), ["application/vnd.api+json"]);
         assert_eq!(all("x-team"), ["ops"]);
+        assert_eq!(headers["x-assignee"].as_bytes(), "Иванов".as_bytes());
         let bad = Request {
             method: None,
             headers: vec![("X-A".into(), "a\u{7}b".into())],

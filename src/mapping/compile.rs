@@ -235,7 +235,7 @@ fn compile_http(raw: &RawHttp, lets: &[String], ctx: &mut Ctx) -> Option<Http> {
     });
     let mut headers = Vec::with_capacity(raw.headers.len());
     for (name, value) in &raw.headers {
-        if let Err(e) = crate::target::check_header_name(name) {
+        if let Err(e) = crate::target::parse_header_name(name) {
             ctx.error(pos(value), e);
             ok = false;
             continue;

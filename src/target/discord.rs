@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::outline::Outline;
 use super::split::{self, Measure};
-use super::{insert_non_empty, more, Options};
+use super::{insert_non_empty, more, with_part, Options};
 use crate::mapping::Message;
 use crate::markdown;
 
@@ -24,9 +24,8 @@ const BLANK: &str = "\u{200B}";
 pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     let mut head = Map::new();
     // Discord answers 400 to a webhook username that contains "discord" or "clyde".
-    let allowed_name = !["discord", "clyde"]
-        .iter()
-        .any(|word| message.activity.to_lowercase().contains(word));
+    let name = message.activity.to_lowercase();
+    let allowed_name = !["discord", "clyde"].iter().any(|word| name.contains(word));
     if allowed_name {
         insert_non_empty(&mut head, "username", &message.activity);
     }
@@ -50,11 +49,7 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
         markdown::guard_mentions,
     )
     .into_iter()
-    .map(|content| {
-        let mut body = head.clone();
-        body.insert("content".into(), content.into());
-        Value::Object(body)
-    })
+    .map(|content| with_part(&head, "content", content))
     .collect()
 }
 

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::outline::{Block, Outline};
 use super::split::{self, Measure};
-use super::{more, Options};
+use super::{more, with_part, Options};
 use crate::mapping::Message;
 use crate::markdown;
 
@@ -39,17 +39,14 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
         head.insert("cardsV2".into(), json!([card]));
         return vec![Value::Object(head)];
     }
-    let body = |text: &str| {
-        let mut body = head.clone();
-        body.insert("text".into(), markdown::to_google_chat(text).into());
-        Value::Object(body)
-    };
-    split::fit_sized(&message.text, budget, Measure::JsonBytes, options, |part| {
-        body(part).to_string().len()
-    })
-    .iter()
-    .map(|part| body(part))
-    .collect()
+    split::fit_shaped(
+        &message.text,
+        budget,
+        Measure::JsonBytes,
+        options,
+        |part| with_part(&head, "text", markdown::to_google_chat(part)),
+        |body| body.to_string().len(),
+    )
 }
 
 /// Card text in the HTML subset Chat's widgets read.

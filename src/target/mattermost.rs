@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::outline::Outline;
 use super::split::{self, Measure};
-use super::{insert_non_empty, Options};
+use super::{insert_fields_and_image, insert_non_empty, with_part, Options};
 use crate::mapping::Message;
 use crate::markdown;
 
@@ -37,11 +37,7 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
         markdown::guard_mentions,
     )
     .into_iter()
-    .map(|text| {
-        let mut body = head.clone();
-        body.insert("text".into(), text.into());
-        Value::Object(body)
-    })
+    .map(|text| with_part(&head, "text", text))
     .collect()
 }
 
@@ -67,16 +63,9 @@ fn attachment(outline: &Outline, message: &Message, budget: usize) -> Value {
         markdown::guard_mentions,
     );
     insert_non_empty(&mut out, "text", &text);
-    let fields: Vec<Value> = outline
-        .facts()
-        .map(|f| json!({"title": f.title, "value": markdown::guard_mentions(&markdown::escape(&f.value)), "short": true}))
-        .collect();
-    if !fields.is_empty() {
-        out.insert("fields".into(), fields.into());
-    }
-    if let Some(url) = outline.first_image() {
-        out.insert("image_url".into(), url.into());
-    }
+    insert_fields_and_image(&mut out, outline, str::to_string, |value| {
+        markdown::guard_mentions(&markdown::escape(value))
+    });
     Value::Object(out)
 }
 

@@ -189,10 +189,17 @@ pub fn parse_method(text: &str) -> Result<String, String> {
     }
 }
 
-pub fn check_header_name(name: &str) -> Result<(), String> {
+pub fn parse_header_name(name: &str) -> Result<reqwest::header::HeaderName, String> {
     reqwest::header::HeaderName::from_bytes(name.as_bytes())
-        .map(drop)
         .map_err(|_| format!("`{name}` is not a valid header name"))
+}
+
+/// A header value as rendered or configured. UTF-8 text such as a Cyrillic name is
+/// sent as its bytes, which HTTP allows; only control characters are refused.
+pub fn parse_header_value(name: &str, value: &str) -> Result<reqwest::header::HeaderValue, String> {
+    reqwest::header::HeaderValue::from_bytes(value.as_bytes()).map_err(|_| {
+        format!("header `{name}`: the value holds a line break or another control character")
+    })
 }
 
 /// Everything the mapping produced, with absent parts left out rather than `null`.
@@ -233,6 +240,33 @@ fn http_bodies(message: &Message, options: &Options) -> Vec<Value> {
 fn more(count: usize, what: &str) -> String {
     let plural = if count == 1 { "" } else { "s" };
     format!("…and {count} more {what}{plural}")
+}
+
+/// `head` (what every part of a message repeats) with one part's `text` under `key`.
+fn with_part(head: &Map<String, Value>, key: &str, text: String) -> Value {
+    let mut body = head.clone();
+    body.insert(key.into(), text.into());
+    Value::Object(body)
+}
+
+/// A Slack-style attachment's `fields` (a short field per fact) and `image_url`, which
+/// Mattermost and legacy RingCentral both take.
+fn insert_fields_and_image(
+    out: &mut Map<String, Value>,
+    outline: &outline::Outline,
+    title: impl Fn(&str) -> String,
+    value: impl Fn(&str) -> String,
+) {
+    let fields: Vec<Value> = outline
+        .facts()
+        .map(|f| serde_json::json!({"title": title(&f.title), "value": value(&f.value), "short": true}))
+        .collect();
+    if !fields.is_empty() {
+        out.insert("fields".into(), fields.into());
+    }
+    if let Some(url) = outline.first_image() {
+        out.insert("image_url".into(), url.into());
+    }
 }
 
 fn insert_non_empty(body: &mut Map<String, Value>, key: &str, value: &str) {

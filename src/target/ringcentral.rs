@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::adaptive::adaptive_card;
 use super::outline::Outline;
 use super::split::{self, Measure};
-use super::{insert_non_empty, Options};
+use super::{insert_fields_and_image, insert_non_empty, with_part, Options};
 use crate::mapping::Message;
 use crate::markdown;
 
@@ -60,19 +60,15 @@ fn with_text_parts(
     message: &Message,
     options: &Options,
 ) -> Vec<Value> {
-    let text = markdown::to_ringcentral(message.text.trim_end());
-    split::fit(
-        &text,
+    split::fit_converted(
+        message.text.trim_end(),
         options.max_size.unwrap_or(TEXT_BUDGET),
         Measure::Chars,
         options,
+        markdown::to_ringcentral,
     )
     .into_iter()
-    .map(|part| {
-        let mut body = head.clone();
-        body.insert(key.into(), part.into());
-        Value::Object(body)
-    })
+    .map(|part| with_part(&head, key, part))
     .collect()
 }
 
@@ -98,16 +94,7 @@ fn legacy_card(card: &Value, message: &Message) -> Value {
     let text = markdown::to_ringcentral(message.text.trim_end());
     let text = split::fit_one(&text, LEGACY_TEXT_CHARS, Measure::Chars);
     out.insert("text".into(), text.into());
-    let fields: Vec<Value> = outline
-        .facts()
-        .map(|f| json!({"title": clip_field(&f.title), "value": clip_field(&f.value), "short": true}))
-        .collect();
-    if !fields.is_empty() {
-        out.insert("fields".into(), fields.into());
-    }
-    if let Some(url) = outline.first_image() {
-        out.insert("image_url".into(), url.into());
-    }
+    insert_fields_and_image(&mut out, &outline, clip_field, clip_field);
     Value::Object(out)
 }
 

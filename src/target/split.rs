@@ -73,30 +73,34 @@ pub fn fit(text: &str, budget: usize, measure: Measure, options: &Options) -> Ve
         .collect()
 }
 
-/// `text` (markdown) as parts whose final form, measured by `size` (a body, or the
-/// part in a service's dialect), is within `budget`. The cuts are made in markdown,
-/// where links and escapes are known, so none lands inside an entity or a link the
-/// dialect writes; when the final form is larger than the part, the text is split
-/// again with a budget smaller in proportion.
-pub fn fit_sized(
+/// `text` (markdown) split into parts, each `shape`d into its final form (a body, or
+/// the part in a service's dialect) whose `size` is within `budget`. The cuts are made
+/// in markdown, where links and escapes are known, so none lands inside an entity or a
+/// link the dialect writes; when a final form is larger than its part, the text is
+/// split again with a budget smaller in proportion.
+pub fn fit_shaped<T>(
     text: &str,
     budget: usize,
     measure: Measure,
     options: &Options,
-    size: impl Fn(&str) -> usize,
-) -> Vec<String> {
+    shape: impl Fn(&str) -> T,
+    size: impl Fn(&T) -> usize,
+) -> Vec<T> {
     let mut inner = budget;
     loop {
-        let parts = fit(text, inner, measure, options);
-        let largest = parts.iter().map(|p| size(p)).max().unwrap_or(0);
+        let shaped: Vec<T> = fit(text, inner, measure, options)
+            .iter()
+            .map(|part| shape(part))
+            .collect();
+        let largest = shaped.iter().map(&size).max().unwrap_or(0);
         if largest <= budget || inner <= 1 {
-            return parts;
+            return shaped;
         }
         inner = (inner * budget / largest).min(inner - 1);
     }
 }
 
-/// [`fit_sized`] for text that goes out converted to a dialect: the converted parts.
+/// [`fit_shaped`] for text that goes out converted to a dialect: the converted parts.
 pub fn fit_converted(
     text: &str,
     budget: usize,
@@ -104,12 +108,9 @@ pub fn fit_converted(
     options: &Options,
     convert: impl Fn(&str) -> String,
 ) -> Vec<String> {
-    fit_sized(text, budget, measure, options, |part| {
-        measure.of(&convert(part))
+    fit_shaped(text, budget, measure, options, convert, |part| {
+        measure.of(part)
     })
-    .iter()
-    .map(|part| convert(part))
-    .collect()
 }
 
 /// One converted part within `budget`, trimmed with "…and N more lines" if need be.

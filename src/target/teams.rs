@@ -28,13 +28,14 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
         let overhead = envelope(json!({})).to_string().len() - "{}".len();
         return vec![envelope(fit_card(card, budget.saturating_sub(overhead)))];
     }
-    let body = |part: &str| envelope(text_card(&message.title, part));
-    split::fit_sized(&message.text, budget, Measure::JsonBytes, options, |part| {
-        body(part).to_string().len()
-    })
-    .iter()
-    .map(|part| body(part))
-    .collect()
+    split::fit_shaped(
+        &message.text,
+        budget,
+        Measure::JsonBytes,
+        options,
+        |part| envelope(text_card(&message.title, part)),
+        |body| body.to_string().len(),
+    )
 }
 
 fn envelope(card: Value) -> Value {
