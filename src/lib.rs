@@ -17,12 +17,15 @@
 //! mapping author tries locally is exactly what a chat service receives.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod deliver;
 pub mod diagnostic;
+pub mod http;
 pub mod mapping;
 pub mod markdown;
 pub mod metrics;
+pub mod plan;
 pub mod server;
 pub mod store;
 pub mod target;

@@ -59,7 +59,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     eprintln!("rule `{}` matched", message.rule);
-    if let Some(request) = target::request(args.target, &message) {
+    if let Some(request) = crate::plan::request(args.target, &message) {
         let method = request.method.as_deref().unwrap_or("POST");
         let headers: Vec<String> = request
             .headers

@@ -165,8 +165,8 @@ fn compile_headers(
             ok = false;
             continue;
         };
-        let parsed = target::parse_header_name(name)
-            .and_then(|n| Ok((n, target::parse_header_value(name, &text)?)));
+        let parsed = crate::http::parse_header_name(name)
+            .and_then(|n| Ok((n, crate::http::parse_header_value(name, &text)?)));
         match parsed {
             Ok((name, value)) => {
                 headers.insert(name, value);
@@ -196,7 +196,7 @@ fn compile_method(
         );
         return None;
     }
-    target::parse_method(&method.value)
+    crate::http::parse_method(&method.value)
         .map(Some)
         .map_err(|e| loader.error(pos(method), e))
         .ok()

@@ -384,8 +384,8 @@ fn request_headers(target: &HeaderMap, request: Option<&Request>) -> Result<Head
         headers.insert(name.clone(), value.clone());
     }
     for (name, value) in request.map_or(&[][..], |r| r.headers.as_slice()) {
-        let value = crate::target::parse_header_value(name, value)?;
-        headers.insert(crate::target::parse_header_name(name)?, value);
+        let value = crate::http::parse_header_value(name, value)?;
+        headers.insert(crate::http::parse_header_name(name)?, value);
     }
     Ok(headers)
 }

@@ -226,7 +226,7 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
 fn compile_http(raw: &RawHttp, lets: &[String], ctx: &mut Ctx) -> Option<Http> {
     let mut ok = true;
     let method = raw.method.as_ref().and_then(|m| {
-        crate::target::parse_method(&m.value)
+        crate::http::parse_method(&m.value)
             .map_err(|e| {
                 ctx.error(pos(m), e);
                 ok = false;
@@ -235,7 +235,7 @@ fn compile_http(raw: &RawHttp, lets: &[String], ctx: &mut Ctx) -> Option<Http> {
     });
     let mut headers = Vec::with_capacity(raw.headers.len());
     for (name, value) in &raw.headers {
-        if let Err(e) = crate::target::parse_header_name(name) {
+        if let Err(e) = crate::http::parse_header_name(name) {
             ctx.error(pos(value), e);
             ok = false;
             continue;

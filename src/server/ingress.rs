@@ -151,7 +151,7 @@ async fn accept(
                 target: name.clone(),
                 rule: message.rule.clone(),
                 bodies,
-                request: target::request(target.kind, message),
+                request: crate::plan::request(target.kind, message),
                 stored_only: target.kind == target::Kind::Preview,
             })
         })

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::config;
-pub use crate::target::Request;
+pub use crate::http::Request;
 
 #[cfg(test)]
 mod behaviour;

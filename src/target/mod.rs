@@ -5,7 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::mapping::Message;
@@ -159,49 +158,6 @@ pub fn build(kind: Kind, message: &Message, options: &Options) -> Vec<Value> {
     }
 }
 
-/// How the request is made when it is not a plain POST: only an `http` target's rule
-/// can ask for another method or headers of its own. Stored with the delivery.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Request {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub headers: Vec<(String, String)>,
-}
-
-pub fn request(kind: Kind, message: &Message) -> Option<Request> {
-    let http = message.http.as_ref().filter(|_| kind == Kind::Http)?;
-    let request = Request {
-        method: http.method.clone(),
-        headers: http.headers.clone(),
-    };
-    (request != Request::default()).then_some(request)
-}
-
-/// An HTTP method as a config or mapping writes it, in any case; upper-case.
-pub fn parse_method(text: &str) -> Result<String, String> {
-    let upper = text.trim().to_ascii_uppercase();
-    match reqwest::Method::from_bytes(upper.as_bytes()) {
-        Ok(_) if !upper.is_empty() => Ok(upper),
-        _ => Err(format!(
-            "`{text}` is not an HTTP method such as POST, PUT or PATCH"
-        )),
-    }
-}
-
-pub fn parse_header_name(name: &str) -> Result<reqwest::header::HeaderName, String> {
-    reqwest::header::HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("`{name}` is not a valid header name"))
-}
-
-/// A header value as rendered or configured. UTF-8 text such as a Cyrillic name is
-/// sent as its bytes, which HTTP allows; only control characters are refused.
-pub fn parse_header_value(name: &str, value: &str) -> Result<reqwest::header::HeaderValue, String> {
-    reqwest::header::HeaderValue::from_bytes(value.as_bytes()).map_err(|_| {
-        format!("header `{name}`: the value holds a line break or another control character")
-    })
-}
-
 /// Everything the mapping produced, with absent parts left out rather than `null`.
 fn preview(message: &Message, text: &str) -> Value {
     let mut body = Map::new();
@@ -326,10 +282,10 @@ mod tests {
             vec![serde_json::json!({"key": "ABC-1"})]
         );
         assert_eq!(
-            request(Kind::Http, &with_http).map(|r| r.method),
+            crate::plan::request(Kind::Http, &with_http).map(|r| r.method),
             Some(Some("PUT".to_string()))
         );
-        assert_eq!(request(Kind::Slack, &with_http), None);
+        assert_eq!(crate::plan::request(Kind::Slack, &with_http), None);
     }
 
     #[test]
