@@ -1,20 +1,37 @@
 //! hookbridge turns webhooks from Jira, GitHub, GitLab, Chatwoot, Alertmanager and
 //! anything else that POSTs JSON into chat messages.
 //!
-//! Data moves one way through the crate:
+//! A request moves one way through the crate, each arrow naming the module that
+//! does that step:
 //!
 //! ```text
-//! config     config.yaml and the mapping files it names -> checked, compiled model
-//!   |        (every problem reported at once as file:line:col: message)
-//! mapping    pure: match a rule, extract with JSONPath, render Handlebars templates
-//!   |        -> Message { text (markdown), card (Adaptive Card), title, ... }
-//! target     pure: shape a Message into the HTTP bodies one chat service accepts,
-//!            in its markdown dialect and within its size budget
+//! POST /hooks/{route}
+//!   -> server::ingress  read the body within its limits, content type   (404/405/408/413/415)
+//!   -> verify           signature or token over the raw bytes           (401) -> Verified
+//!   -> plan             pure: parse the JSON, let the mapping match and  (400/500)
+//!                       render (mapping), shape each target's bodies (target)
+//!   -> store            one durable row per (event, target), then 202    (503)
+//!   -> deliver          per-target FIFO: lease, rate, retry policy, dead letters
+//!   -> http             the outgoing request and what its answer means (a Cause)
 //! ```
 //!
-//! `cli` drives these stages for `check`, `render` and `test`; `render`, `test` and the
-//! gateway share one path (`mapping::Mapping::apply` then `target::build`), so what a
-//! mapping author tries locally is exactly what a chat service receives.
+//! Beside the flow: `config` loads config.yaml and the mapping files it names into a
+//! checked model (every problem at once, as file:line:col: message); `markdown` holds
+//! the chat dialects; `clock` is the one source of time; `metrics` counts; `cli` and
+//! `server` are the edges that drive the stages. `mapping`, `target`, `markdown`,
+//! `plan` and the retry policy do no I/O, so `render`, `test` and the gateway share
+//! [`plan::plan`] and what a mapping author tries locally is what a chat service
+//! receives. A module uses only modules below it in this list, never one above:
+//! `tests/it/structure.rs` holds the crate to that.
+//!
+//! ```text
+//! cli, server          the edges
+//! deliver              workers: store + http + the retry policy
+//! plan                 verify's Verified -> mapping -> target -> store's NewDelivery
+//! config, store        the loaded model; the outbox
+//! mapping, target      pure rendering and shaping
+//! verify, http, markdown, metrics, clock, diagnostic, yaml
+//! ```
 
 pub mod cli;
 pub mod clock;

@@ -173,7 +173,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.event("jira", "accepted");
         metrics.delivery("chat", DeliveryResult::Dead);
-        let now = jiff::Timestamp::now();
+        let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
         let stats = [QueueStats {
             target: "chat".into(),
             depth: 3,

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use sha1::Sha1;
@@ -23,12 +24,71 @@ use crate::config::verify::{Algorithm, Preset, TokenAt, Verify};
 /// clock skew and a sender's first retry, short enough that a captured request soon goes stale.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);
 
-/// What the ingress knows of a request.
-pub struct Request<'a> {
+/// What the ingress knows of a request, before its route's check.
+pub struct Unverified<'a> {
     pub headers: &'a hyper::HeaderMap,
     /// The raw query string, without the `?`.
     pub query: Option<&'a str>,
-    pub body: &'a [u8],
+    pub body: Bytes,
+}
+
+/// A request that passed its route's check (or whose route has none): the only input
+/// the plan step takes, so nothing unverified can be mapped.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    body: Bytes,
+    headers: Vec<(String, String)>,
+}
+
+impl Verified {
+    /// Input the local user hands to `render` or `test`: their own files, which need
+    /// no signature.
+    pub fn local(body: Bytes, headers: Vec<(String, String)>) -> Self {
+        Self { body, headers }
+    }
+
+    /// The raw bytes, as signed.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The headers whose values are text, as the mapping's conditions read them.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+}
+
+/// Checks `request` against the route's `verify` (none: it passes as it is), judging
+/// timestamps against `now`.
+pub fn check(
+    verify: Option<&Verify>,
+    request: Unverified,
+    now: Timestamp,
+) -> Result<Verified, Rejected> {
+    if let Some(verify) = verify {
+        let view = Request {
+            headers: request.headers,
+            query: request.query,
+            body: &request.body,
+        };
+        check_scheme(verify, &view, now)?;
+    }
+    let headers = request
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+        .collect();
+    Ok(Verified {
+        body: request.body,
+        headers,
+    })
+}
+
+/// The request as each scheme reads it.
+struct Request<'a> {
+    headers: &'a hyper::HeaderMap,
+    query: Option<&'a str>,
+    body: &'a [u8],
 }
 
 /// Why a request was refused. The message is meant for the sender.
@@ -93,8 +153,7 @@ const WEBHOOK_ID: &str = "webhook-id";
 const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 
-/// Accepts the request if `verify` passes, judging timestamps against `now`.
-pub fn check(verify: &Verify, request: &Request, now: Timestamp) -> Result<(), Rejected> {
+fn check_scheme(verify: &Verify, request: &Request, now: Timestamp) -> Result<(), Rejected> {
     match verify {
         Verify::Preset { preset, secrets } => check_preset(*preset, secrets, request, now),
         Verify::Hmac {
@@ -374,7 +433,7 @@ mod tests {
             query: None,
             body,
         };
-        check(verify, &request, now)
+        check_scheme(verify, &request, now)
     }
 
     fn preset(preset: Preset, secrets: &[&str]) -> Verify {
@@ -743,19 +802,19 @@ mod tests {
             body: b"",
         };
         assert_eq!(
-            check(&in_query, &with(Some("a=1&token=s3+cr%2Ft")), at(0)),
+            check_scheme(&in_query, &with(Some("a=1&token=s3+cr%2Ft")), at(0)),
             Ok(())
         );
         assert_eq!(
-            check(&in_query, &with(Some("token=s3")), at(0)),
+            check_scheme(&in_query, &with(Some("token=s3")), at(0)),
             Err(Rejected::TokenMismatch)
         );
         assert_eq!(
-            check(&in_query, &with(Some("tok=first")), at(0)),
+            check_scheme(&in_query, &with(Some("tok=first")), at(0)),
             Err(Rejected::MissingQuery("token".into()))
         );
         assert_eq!(
-            check(&in_query, &with(None), at(0)),
+            check_scheme(&in_query, &with(None), at(0)),
             Err(Rejected::MissingQuery("token".into()))
         );
 
@@ -902,7 +961,7 @@ mod tests {
             query: Some("t=guess"),
             body,
         };
-        rejections.extend(check(&token, &request, at(0)).err());
+        rejections.extend(check_scheme(&token, &request, at(0)).err());
         rejections.push(Rejected::UnusableSecret);
         assert!(rejections.len() >= 17, "{rejections:?}");
         for rejected in rejections {

@@ -1,6 +1,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{self, Delivery, Filter, Replay, Status};
 
@@ -49,7 +50,7 @@ pub fn run(config: &Path, command: &Command) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = store::open(&config.store).await?;
+        let store = store::open(&config.store, Clock::system()).await?;
         match command {
             Command::List(args) => {
                 let filter = Filter {

@@ -66,3 +66,17 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// A payload file and its headers (the `.headers` file beside it, then `overrides`)
+/// as an event the local user vouches for: their own files need no signature.
+fn local_event(
+    payload: &std::path::Path,
+    overrides: &[(String, String)],
+) -> Result<crate::verify::Verified, String> {
+    use crate::mapping::cases::{merge_headers, read_sidecar_headers};
+    let body = std::fs::read(payload)
+        .map_err(|e| format!("cannot read payload {}: {e}", payload.display()))?;
+    let mut headers = read_sidecar_headers(payload)?;
+    merge_headers(&mut headers, overrides);
+    Ok(crate::verify::Verified::local(body.into(), headers))
+}

@@ -1,13 +1,16 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use serde_json::Value;
 
-use crate::mapping::cases::{merge_headers, parse_header, read_payload, read_sidecar_headers};
-use crate::mapping::{Event, Mapping, Outcome};
+use crate::mapping::cases::{merge_headers, parse_header};
+use crate::mapping::{Mapping, Outcome};
+use crate::plan::{self, Destination};
+use crate::store::NewDelivery;
 use crate::target::{self, Kind};
+use crate::verify::Verified;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,24 +34,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     for w in warnings.iter() {
         eprintln!("{w}");
     }
-    let (payload, mut headers) = if args.payload.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("reading the payload from standard input")?;
-        let payload: Value = serde_json::from_slice(&bytes)
-            .context("the payload on standard input is not valid JSON")?;
-        (payload, Vec::new())
-    } else {
-        let payload = read_payload(&args.payload).map_err(|e| anyhow!(e))?;
-        (
-            payload,
-            read_sidecar_headers(&args.payload).map_err(|e| anyhow!(e))?,
-        )
+    let event = read_event(args)?;
+    let options = target::Options::default();
+    let destination = Destination {
+        name: args.target.name(),
+        kind: args.target,
+        options: &options,
     };
-    merge_headers(&mut headers, &args.headers);
-    let message = match mapping.apply(&Event::new(&payload, &headers))? {
-        Outcome::Message(message) => message,
+    let plan = plan::plan(&[Arc::new(mapping)], &[destination], &event)
+        .with_context(|| format!("payload {}", args.payload.display()))?;
+    let rule = match &plan.outcome {
+        Outcome::Message(message) => &message.rule,
         Outcome::Dropped { rule } => {
             eprintln!("rule `{rule}` matched and drops this event: nothing would be sent");
             return Ok(ExitCode::SUCCESS);
@@ -58,30 +54,46 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     };
-    eprintln!("rule `{}` matched", message.rule);
-    if let Some(request) = crate::plan::request(args.target, &message) {
-        let method = request.method.as_deref().unwrap_or("POST");
-        let headers: Vec<String> = request
-            .headers
-            .iter()
-            .map(|(name, value)| format!("{name}: {value}"))
-            .collect();
-        let headers = if headers.is_empty() {
-            "the target's headers".to_string()
-        } else {
-            headers.join(", ")
-        };
-        eprintln!("sent as {method}, with {headers}");
-    }
-    let bodies = target::build(args.target, &message, &target::Options::default());
-    if bodies.is_empty() {
-        eprintln!(
-            "rule `{}` rendered an empty message: nothing would be sent",
-            message.rule
-        );
-    }
-    for body in bodies {
+    eprintln!("rule `{rule}` matched");
+    let Some(delivery) = plan.deliveries.first() else {
+        eprintln!("rule `{rule}` rendered an empty message: nothing would be sent");
+        return Ok(ExitCode::SUCCESS);
+    };
+    describe_request(delivery);
+    for body in &delivery.bodies {
         println!("{body}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn read_event(args: &Args) -> anyhow::Result<Verified> {
+    if args.payload.as_os_str() != "-" {
+        return super::local_event(&args.payload, &args.headers).map_err(|e| anyhow!(e));
+    }
+    let mut body = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut body)
+        .context("reading the payload from standard input")?;
+    let mut headers = Vec::new();
+    merge_headers(&mut headers, &args.headers);
+    Ok(Verified::local(body.into(), headers))
+}
+
+/// An `http` rule's own method and headers go to stderr, beside the bodies.
+fn describe_request(delivery: &NewDelivery) {
+    let Some(request) = &delivery.request else {
+        return;
+    };
+    let method = request.method.as_deref().unwrap_or("POST");
+    let headers: Vec<String> = request
+        .headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect();
+    let headers = if headers.is_empty() {
+        "the target's headers".to_string()
+    } else {
+        headers.join(", ")
+    };
+    eprintln!("sent as {method}, with {headers}");
 }

@@ -1,10 +1,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::diagnostic::ConfigError;
+use crate::mapping::cases::Case;
 use crate::mapping::Mapping;
+use crate::plan;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,7 +32,7 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in &files {
         let mapping = match Mapping::load(file) {
-            Ok((mapping, _)) => mapping,
+            Ok((mapping, _)) => Arc::new(mapping),
             Err(ConfigError(errors)) => {
                 for e in errors.iter() {
                     println!("{e}");
@@ -43,7 +46,7 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             println!("note {}: has no tests", file.display());
         }
         for case in &mapping.cases {
-            match case.run(&mapping) {
+            match run_case(case, &mapping) {
                 Ok(()) => {
                     passed += 1;
                     println!("ok   {} › {}", file.display(), case.name);
@@ -64,4 +67,18 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A case goes through the same plan as a live event; the error lists every
+/// expectation that failed.
+fn run_case(case: &Case, mapping: &Arc<Mapping>) -> Result<(), Vec<String>> {
+    let event = super::local_event(&case.payload, &case.headers).map_err(|e| vec![e])?;
+    let plan = plan::plan(std::slice::from_ref(mapping), &[], &event)
+        .map_err(|e| vec![format!("payload {}: {e}", case.payload.display())])?;
+    let problems = case.expect.check(&plan.outcome);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::config::{Config, Rate, Target};
 use crate::metrics::{DeliveryResult, Metrics};
 use crate::store::{Delivery, Request, Store, Update};
@@ -53,6 +53,7 @@ pub fn start(
     config: &Config,
     store: &Arc<dyn Store>,
     metrics: &Arc<Metrics>,
+    clock: &Clock,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<(Wakers, Vec<JoinHandle<()>>)> {
     let client = reqwest::Client::builder()
@@ -80,6 +81,7 @@ pub fn start(
             leased_until: None,
             bucket_refills_at: None,
             wake,
+            clock: clock.clone(),
         };
         handles.push(tokio::spawn(worker.run(shutdown.clone())));
     }
@@ -100,10 +102,11 @@ struct Worker {
     /// Time between two sends, from the rate limit; `None`: no limit.
     spacing: Option<Duration>,
     owner: String,
-    leased_until: Option<std::time::Instant>,
+    leased_until: Option<tokio::time::Instant>,
     /// The service said its rate bucket is empty until then.
     bucket_refills_at: Option<tokio::time::Instant>,
     wake: Arc<Notify>,
+    clock: Clock,
 }
 
 /// Sleeps for `wait`, or less if the process is stopping; false when it is.
@@ -126,7 +129,7 @@ impl Worker {
 
     /// Whether this process may deliver to the target now, renewing the lease early.
     async fn hold_lease(&mut self) -> Result<bool, crate::store::StoreError> {
-        let now = std::time::Instant::now();
+        let now = self.clock.instant();
         if self
             .leased_until
             .is_some_and(|until| until > now + LEASE_MARGIN + self.target.timeout)
@@ -170,7 +173,7 @@ impl Worker {
                 }
                 continue;
             };
-            let now = Timestamp::now();
+            let now = self.clock.now();
             if delivery.next_at > now {
                 let wait = Duration::try_from(delivery.next_at.duration_since(now))
                     .unwrap_or(Duration::ZERO);
@@ -210,7 +213,7 @@ impl Worker {
                 &self.target.retry,
                 delivery.attempts,
                 delivery.since,
-                Timestamp::now(),
+                self.clock.now(),
                 fastrand::f64(),
             );
             match verdict {
@@ -236,7 +239,7 @@ impl Worker {
             }
         }
         if self.record(delivery.id, Update::Delivered).await {
-            let latency = Timestamp::now().duration_since(delivery.created_at);
+            let latency = self.clock.now().duration_since(delivery.created_at);
             self.metrics.delivery(&self.name, DeliveryResult::Delivered);
             self.metrics
                 .delivered_after(&self.name, latency.as_secs_f64().max(0.0));
@@ -248,7 +251,7 @@ impl Worker {
     /// that the rate holds across replicas; false when the process is stopping.
     async fn pace(&self, shutdown: &mut watch::Receiver<bool>) -> bool {
         if let Some(refill) = self.bucket_refills_at {
-            let wait = refill.saturating_duration_since(tokio::time::Instant::now());
+            let wait = refill.saturating_duration_since(self.clock.instant());
             if !wait.is_zero() && !pause(shutdown, wait).await {
                 return false;
             }
@@ -320,12 +323,12 @@ impl Worker {
                 .map(str::to_owned)
         };
         let retry_after =
-            header("retry-after").and_then(|v| retry::parse_retry_after(&v, Timestamp::now()));
+            header("retry-after").and_then(|v| retry::parse_retry_after(&v, self.clock.now()));
         let bucket_empty = retry::bucket_empty_for(
             header("x-ratelimit-remaining").as_deref(),
             header("x-ratelimit-reset-after").as_deref(),
         );
-        self.bucket_refills_at = bucket_empty.map(|wait| tokio::time::Instant::now() + wait);
+        self.bucket_refills_at = bucket_empty.map(|wait| self.clock.instant() + wait);
         let mut detail = Vec::new();
         let mut read = 0;
         while read < READ_LIMIT {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::compile::Ctx;
 use super::template::{Escape, Templates, Text};
+use crate::markdown;
 use crate::yaml::{pos, Spanned, Tree};
 
 #[derive(Debug, Clone)]
@@ -163,8 +164,14 @@ impl Node {
                 }
                 let mut map = Map::with_capacity(entries.len());
                 for (k, node) in entries {
-                    if let Some(v) = node.render(templates, data)? {
-                        map.insert(k.clone(), v);
+                    match node.render(templates, data)? {
+                        Some(Value::String(link)) if names_a_link(k) => {
+                            map.insert(k.clone(), markdown::uri_reference(&link).into());
+                        }
+                        Some(v) => {
+                            map.insert(k.clone(), v);
+                        }
+                        None => {}
                     }
                 }
                 Value::Object(map)
@@ -178,6 +185,11 @@ impl Node {
             }
         }))
     }
+}
+
+/// `url`, `iconUrl`, `backgroundImage`... : the card keys a service opens or fetches.
+fn names_a_link(key: &str) -> bool {
+    key == "url" || key.ends_with("Url") || key == "backgroundImage"
 }
 
 impl Item {

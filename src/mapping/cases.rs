@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::compile::Ctx;
-use super::{Event, Mapping, Message, Outcome, Rule};
+use super::{Message, Outcome, Rule};
 use crate::yaml::{pos, Spanned};
 
 #[derive(Debug, Deserialize)]
@@ -138,24 +138,6 @@ pub fn merge_headers(base: &mut Vec<(String, String)>, overrides: &[(String, Str
     for (name, value) in overrides {
         base.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         base.push((name.clone(), value.clone()));
-    }
-}
-
-impl Case {
-    /// Runs the case; the error lists every expectation that failed.
-    pub fn run(&self, mapping: &Mapping) -> Result<(), Vec<String>> {
-        let payload = read_payload(&self.payload).map_err(|e| vec![e])?;
-        let mut headers = read_sidecar_headers(&self.payload).map_err(|e| vec![e])?;
-        merge_headers(&mut headers, &self.headers);
-        let outcome = mapping
-            .apply(&Event::new(&payload, &headers))
-            .map_err(|e| vec![e.to_string()])?;
-        let problems = self.expect.check(&outcome);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
     }
 }
 

@@ -74,6 +74,35 @@ pub fn escape_url(url: &str) -> String {
         .replace(')', "\\)")
 }
 
+/// A card's link as a valid URI reference: payload text inside it (spaces, quotes,
+/// brackets, non-ASCII) is percent-encoded, since a card service refuses the whole
+/// card over one malformed `url`. Existing `%XX` escapes and the first `#` are kept.
+pub fn uri_reference(url: &str) -> String {
+    let bytes = url.as_bytes();
+    let mut out = String::with_capacity(url.len());
+    let mut in_fragment = false;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape_start = byte == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        let kept = match byte {
+            b'#' if !in_fragment => {
+                in_fragment = true;
+                true
+            }
+            b'%' => escape_start,
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => true,
+            _ => b"-._~!$&'()*+,;=:@/?".contains(&byte),
+        };
+        if kept {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Markdown to plain text: marks and escapes dropped, links as "label (url)".
 pub fn to_plain(text: &str) -> String {
     convert::convert(text, &Dialect::PLAIN)
@@ -131,6 +160,19 @@ pub fn guard_mentions(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uri_reference_encodes_payload_text_and_keeps_escapes() {
+        assert_eq!(
+            uri_reference("https://j.test/browse/A 1?q=\"x\"#top#[b]"),
+            "https://j.test/browse/A%201?q=%22x%22#top%23%5Bb%5D"
+        );
+        assert_eq!(uri_reference("/a%2Fb%zz/Ж"), "/a%2Fb%25zz/%D0%96");
+        assert_eq!(
+            uri_reference("https://x.test/a_(b)"),
+            "https://x.test/a_(b)"
+        );
+    }
 
     #[test]
     fn escape_makes_values_literal() {

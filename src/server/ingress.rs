@@ -1,5 +1,6 @@
-//! `POST /hooks/{route}`: size, content type, signature, JSON, mapping, then one
-//! durable outbox row per (event, target) before the 202.
+//! `POST /hooks/{route}`, the thin async shell around the pure plan: read the body
+//! within its limits, verify, plan, store one durable row per (event, target), then
+//! answer 202.
 
 use std::sync::Arc;
 
@@ -8,24 +9,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use tracing::Instrument;
 
 use super::{error, reply, Gateway};
 use crate::config::Route;
-use crate::mapping::{Event, Outcome};
+use crate::mapping::Outcome;
 use crate::metrics::DeliveryResult;
-use crate::store::{Accepted, NewDelivery, NewEvent};
-use crate::target;
-use crate::verify;
-
-/// Headers that carry a source's own delivery id: a retry of one delivery repeats it.
-const DELIVERY_ID_HEADERS: [&str; 4] = [
-    "X-GitHub-Delivery",
-    "X-Atlassian-Webhook-Identifier",
-    "X-Gitlab-Event-UUID",
-    "webhook-id",
-];
+use crate::plan::{self, Plan, PlanError};
+use crate::store::{Accepted, NewEvent};
+use crate::verify::{self, Verified};
 
 /// Why a request was turned away, as counted in metrics.
 struct Refusal {
@@ -85,6 +78,8 @@ pub async fn hook(
     }
 }
 
+/// The request path, in flow order: read the body, verify it, plan the deliveries
+/// (pure), store them, wake the workers, answer.
 async fn accept(
     gateway: &Gateway,
     route_name: &str,
@@ -94,38 +89,14 @@ async fn accept(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(&'static str, Response), Refusal> {
-    let body = read_body(
-        body,
-        headers,
-        route.max_body,
-        gateway.config.server.read_timeout,
-    )
-    .await?;
-    let form = content_type(headers)?;
-    if let Some(check) = &route.verify {
-        let request = verify::Request {
-            headers,
-            query,
-            body: &body,
-        };
-        verify::check(check, &request, jiff::Timestamp::now()).map_err(|rejected| {
-            tracing::warn!(reason = %rejected, "verification failed");
-            refuse("unverified", StatusCode::UNAUTHORIZED, rejected.to_string())
-        })?;
-    }
-    let payload = parse(&body, form)?;
-    let pairs: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
-        .collect();
-    let event = Event::new(&payload, &pairs);
-    let outcome = map(route, &event)?;
-    let dedup_key = DELIVERY_ID_HEADERS
-        .iter()
-        .find_map(|name| event.headers_named(name).next())
-        .map(str::to_string);
-    let message = match &outcome {
-        Outcome::Message(message) => message,
+    let timeout = gateway.config.server.read_timeout;
+    let body = read_body(body, headers, route.max_body, timeout).await?;
+    supported_format(headers)?;
+    let verified = verify_request(gateway, route, headers, query, body)?;
+    let destinations = plan::destinations(route, &gateway.config.targets);
+    let plan = plan::plan(&route.mappings, &destinations, &verified).map_err(refusal)?;
+    let rule = match &plan.outcome {
+        Outcome::Message(message) => message.rule.clone(),
         Outcome::Dropped { rule } => {
             tracing::info!(%rule, "dropped by the mapping");
             return Ok(("dropped", accepted(id, 0)));
@@ -135,53 +106,74 @@ async fn accept(
             return Ok(("no_match", accepted(id, 0)));
         }
     };
-    let deliveries: Vec<NewDelivery> = route
-        .targets
-        .iter()
-        .filter_map(|name| {
-            let target = gateway.config.targets.get(name)?;
-            if target.url.is_none() && target.kind != target::Kind::Preview {
-                return None;
-            }
-            let bodies: Vec<String> = target::build(target.kind, message, &target.options)
-                .iter()
-                .map(Value::to_string)
-                .collect();
-            (!bodies.is_empty()).then(|| NewDelivery {
-                target: name.clone(),
-                rule: message.rule.clone(),
-                bodies,
-                request: crate::plan::request(target.kind, message),
-                stored_only: target.kind == target::Kind::Preview,
-            })
-        })
-        .collect();
-    if deliveries.is_empty() && dedup_key.is_none() {
-        tracing::info!(rule = %message.rule, "matched, but no target is on; nothing to deliver");
+    if plan.deliveries.is_empty() && plan.dedup_key.is_none() {
+        tracing::info!(%rule, "matched, but no target is on; nothing to deliver");
         return Ok(("accepted", accepted(id, 0)));
     }
-    let count = deliveries.len();
-    let targets: Vec<(String, bool)> = deliveries
+    store(gateway, route_name, id, &rule, plan).await
+}
+
+fn verify_request(
+    gateway: &Gateway,
+    route: &Route,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Bytes,
+) -> Result<Verified, Refusal> {
+    let request = verify::Unverified {
+        headers,
+        query,
+        body,
+    };
+    verify::check(route.verify.as_ref(), request, gateway.clock.now()).map_err(|rejected| {
+        tracing::warn!(reason = %rejected, "verification failed");
+        refuse("unverified", StatusCode::UNAUTHORIZED, rejected.to_string())
+    })
+}
+
+fn refusal(err: PlanError) -> Refusal {
+    match err {
+        PlanError::Payload(message) => refuse("invalid", StatusCode::BAD_REQUEST, message),
+        PlanError::Render(err) => {
+            tracing::error!(%err, "the mapping failed to render");
+            refuse(
+                "render_error",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{err}; fix the mapping (try it with `hookbridge render`); the sender may retry"),
+            )
+        }
+    }
+}
+
+/// Writes the plan's deliveries durably (or finds the event is a duplicate), then
+/// wakes the targets' workers.
+async fn store(
+    gateway: &Gateway,
+    route_name: &str,
+    id: &str,
+    rule: &str,
+    plan: Plan,
+) -> Result<(&'static str, Response), Refusal> {
+    let count = plan.deliveries.len();
+    let targets: Vec<(String, bool)> = plan
+        .deliveries
         .iter()
         .map(|d| (d.target.clone(), d.stored_only))
         .collect();
-    let stored = gateway
-        .store
-        .accept(NewEvent {
-            id: id.to_string(),
-            route: route_name.to_string(),
-            dedup_key,
-            deliveries,
-        })
-        .await
-        .map_err(|err| {
-            tracing::error!(%err, "cannot store the event; answering 503 so the sender retries");
-            refuse(
-                "unavailable",
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("{err}; nothing was queued, send it again later"),
-            )
-        })?;
+    let event = NewEvent {
+        id: id.to_string(),
+        route: route_name.to_string(),
+        dedup_key: plan.dedup_key,
+        deliveries: plan.deliveries,
+    };
+    let stored = gateway.store.accept(event).await.map_err(|err| {
+        tracing::error!(%err, "cannot store the event; answering 503 so the sender retries");
+        refuse(
+            "unavailable",
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{err}; nothing was queued, send it again later"),
+        )
+    })?;
     match stored {
         Accepted::Stored => {
             for (target, stored_only) in &targets {
@@ -192,7 +184,7 @@ async fn accept(
                     gateway.wakers.wake(target);
                 }
             }
-            tracing::info!(rule = %message.rule, deliveries = count, "accepted");
+            tracing::info!(%rule, deliveries = count, "accepted");
             Ok(("accepted", accepted(id, count)))
         }
         Accepted::Duplicate { original } => {
@@ -269,62 +261,19 @@ async fn read_within(mut body: Body, limit: usize) -> Result<Option<Bytes>, axum
     Ok((seen <= limit).then(|| Bytes::from(kept)))
 }
 
-/// Whether the body is a form whose `payload` field holds the JSON (GitHub can send
-/// that), or JSON itself.
-fn content_type(headers: &HeaderMap) -> Result<bool, Refusal> {
+/// Only JSON, or a form whose `payload` field holds the JSON, is read.
+fn supported_format(headers: &HeaderMap) -> Result<plan::Format, Refusal> {
     let value = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
-        "application/json" => Ok(false),
-        m if m.starts_with("application/") && m.ends_with("+json") => Ok(false),
-        "application/x-www-form-urlencoded" => Ok(true),
-        _ => Err(refuse(
+    plan::format(value).ok_or_else(|| {
+        refuse(
             "unsupported_type",
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "Content-Type `{value}` is not supported: send application/json, or a form with a `payload` field"
             ),
-        )),
-    }
-}
-
-fn parse(body: &[u8], form: bool) -> Result<Value, Refusal> {
-    let invalid = |message: String| refuse("invalid", StatusCode::BAD_REQUEST, message);
-    if form {
-        let payload = form_urlencoded::parse(body)
-            .find(|(key, _)| key == "payload")
-            .ok_or_else(|| invalid("the form has no `payload` field holding the JSON".into()))?
-            .1;
-        return serde_json::from_str(&payload)
-            .map_err(|err| invalid(format!("the form's `payload` is not valid JSON: {err}")));
-    }
-    serde_json::from_slice(body)
-        .map_err(|err| invalid(format!("the body is not valid JSON: {err}")))
-}
-
-/// The route's mappings in order: the first that matches or drops decides.
-fn map(route: &Route, event: &Event) -> Result<Outcome, Refusal> {
-    for mapping in &route.mappings {
-        match mapping.apply(event) {
-            Ok(Outcome::NoMatch) => continue,
-            Ok(outcome) => return Ok(outcome),
-            Err(err) => {
-                tracing::error!(%err, "the mapping failed to render");
-                return Err(refuse(
-                    "render_error",
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("{err}; fix the mapping (try it with `hookbridge render`); the sender may retry"),
-                ));
-            }
-        }
-    }
-    Ok(Outcome::NoMatch)
+        )
+    })
 }

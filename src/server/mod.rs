@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::deliver::{self, Wakers};
 use crate::metrics::Metrics;
@@ -31,6 +32,7 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub wakers: Wakers,
+    pub clock: Clock,
 }
 
 /// A started gateway: its address, and the handle that stops it.
@@ -56,7 +58,8 @@ impl Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     use anyhow::Context as _;
     let config = Arc::new(config);
-    let store = store::open(&config.store).await?;
+    let clock = Clock::system();
+    let store = store::open(&config.store, clock.clone()).await?;
     store
         .ping()
         .await
@@ -69,12 +72,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (stop, stopping) = watch::channel(false);
     deliver::warn_about_stranded(&config, store.as_ref()).await;
     let replica = uuid::Uuid::now_v7().to_string();
-    let (wakers, workers) = deliver::start(&replica, &config, &store, &metrics, &stopping)?;
+    let (wakers, workers) = deliver::start(&replica, &config, &store, &metrics, &clock, &stopping)?;
     let gateway = Arc::new(Gateway {
         config: Arc::clone(&config),
         store,
         metrics,
         wakers,
+        clock,
     });
     let server = tokio::spawn(accept_loop(listener, router(gateway), config, stopping));
     tracing::info!(%addr, %replica, "listening");

@@ -30,7 +30,7 @@ pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
         Ok(stats) => gateway.metrics.set_queues(
             gateway.config.targets.keys().map(String::as_str),
             &stats,
-            jiff::Timestamp::now(),
+            gateway.clock.now(),
         ),
         Err(err) => tracing::warn!(%err, "queue gauges not updated: the store does not answer"),
     }

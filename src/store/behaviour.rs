@@ -1,6 +1,6 @@
 //! What every [`Store`] must do, as one test body that each implementation runs.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 
 use super::*;
 
@@ -61,7 +61,7 @@ pub async fn behaves(store: &dyn Store) {
         on_b.request.map(|r| (r.method, r.headers)),
         Some((Some("PUT".into()), vec![("X-Key".into(), "e1".into())]))
     );
-    let later = Timestamp::now() + SignedDuration::from_secs(60);
+    let later = crate::clock::Clock::system().now() + SignedDuration::from_secs(60);
     store
         .update(
             first.id,

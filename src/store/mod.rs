@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::clock::Clock;
 use crate::config;
 pub use crate::http::Request;
 
@@ -197,10 +198,10 @@ pub trait Store: Send + Sync {
 }
 
 /// Opens the store the config names, creating it on first start.
-pub async fn open(store: &config::Store) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(store: &config::Store, clock: Clock) -> anyhow::Result<Arc<dyn Store>> {
     match store {
-        config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        config::Store::Postgres(url) => Ok(Arc::new(PostgresStore::open(url).await?)),
+        config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, clock)?)),
+        config::Store::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, clock).await?)),
     }
 }
 

@@ -19,6 +19,7 @@ use super::{
     Accepted, Delivery, Filter, NewEvent, QueueStats, Replay, Store, StoreError, Update,
     DEDUP_WINDOW,
 };
+use crate::clock::Clock;
 
 /// How long a write waits for a lock another process holds before the store reports
 /// itself unavailable (ingress then answers 503 and the sender retries).
@@ -105,11 +106,12 @@ where
 pub struct SqliteStore {
     jobs: mpsc::Sender<Box<dyn Job>>,
     reader: Arc<Mutex<Connection>>,
-    next_send: Mutex<HashMap<String, std::time::Instant>>,
+    next_send: Mutex<HashMap<String, tokio::time::Instant>>,
+    clock: Clock,
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, clock: Clock) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -123,13 +125,15 @@ impl SqliteStore {
             .with_context(|| format!("cannot create tables in {}", path.display()))?;
         let reader = connect(path)?;
         let (jobs, queue) = mpsc::channel();
-        thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || write_loop(&writer, &queue))?;
+        thread::Builder::new().name("sqlite-writer".into()).spawn({
+            let clock = clock.clone();
+            move || write_loop(&writer, &queue, &clock)
+        })?;
         Ok(Self {
             jobs,
             reader: Arc::new(Mutex::new(reader)),
             next_send: Mutex::default(),
+            clock,
         })
     }
 
@@ -186,8 +190,8 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
-    let mut last_prune = std::time::Instant::now();
+fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>, clock: &Clock) {
+    let mut last_prune = clock.instant();
     loop {
         let first = match queue.recv_timeout(PRUNE_EVERY) {
             Ok(job) => Some(job),
@@ -200,10 +204,10 @@ fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>) {
             .take(MAX_BATCH)
             .collect();
         if last_prune.elapsed() >= PRUNE_EVERY {
-            if let Err(err) = prune(conn) {
+            if let Err(err) = prune(conn, clock.now()) {
                 tracing::warn!(%err, "pruning old deliveries failed");
             }
-            last_prune = std::time::Instant::now();
+            last_prune = clock.instant();
         }
         match run_batch(conn, &mut batch) {
             Ok(true) => batch.into_iter().for_each(|job| job.finish(Ok(()))),
@@ -253,15 +257,14 @@ fn run_batch(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<b
     Ok(failed == 0)
 }
 
-fn prune(conn: &Connection) -> rusqlite::Result<()> {
+fn prune(conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let pruned = delete_old(conn);
+    let pruned = delete_old(conn, now);
     conn.execute_batch(if pruned.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
     pruned
 }
 
-fn delete_old(conn: &Connection) -> rusqlite::Result<()> {
-    let now = Timestamp::now();
+fn delete_old(conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM seen WHERE at < ?1",
         [millis(now - DEDUP_WINDOW)],
@@ -340,8 +343,7 @@ fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
-fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
-    let now = Timestamp::now();
+fn accept(conn: &Connection, event: &NewEvent, now: Timestamp) -> Result<Accepted, StoreError> {
     if let Some(key) = &event.dedup_key {
         // One statement claims the id, unless a claim within the window stands.
         let claimed = conn
@@ -396,8 +398,8 @@ fn accept(conn: &Connection, event: &NewEvent) -> Result<Accepted, StoreError> {
     Ok(Accepted::Stored)
 }
 
-fn update(conn: &Connection, id: i64, update: &Update) -> Result<(), StoreError> {
-    let now = millis(Timestamp::now());
+fn update(conn: &Connection, id: i64, update: &Update, now: Timestamp) -> Result<(), StoreError> {
+    let now = millis(now);
     let changed = match update {
         Update::Progress { parts_sent } => conn.execute(
             "UPDATE deliveries SET parts_sent = ?2, updated_at = ?3 WHERE id = ?1",
@@ -430,7 +432,7 @@ fn update(conn: &Connection, id: i64, update: &Update) -> Result<(), StoreError>
     Ok(())
 }
 
-fn replay(conn: &Connection, which: &Replay) -> Result<Vec<i64>, StoreError> {
+fn replay(conn: &Connection, which: &Replay, now: Timestamp) -> Result<Vec<i64>, StoreError> {
     let ids: Vec<i64> = match which {
         Replay::AllDead => {
             let mut stmt =
@@ -440,7 +442,7 @@ fn replay(conn: &Connection, which: &Replay) -> Result<Vec<i64>, StoreError> {
         }
         Replay::Ids(ids) => ids.clone(),
     };
-    let now = millis(Timestamp::now());
+    let now = millis(now);
     for &id in &ids {
         let status: Option<String> = conn
             .query_row("SELECT status FROM deliveries WHERE id = ?1", [id], |r| {
@@ -469,7 +471,8 @@ fn replay(conn: &Connection, which: &Replay) -> Result<Vec<i64>, StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn accept(&self, event: NewEvent) -> Result<Accepted, StoreError> {
-        self.write(move |conn| accept(conn, &event)).await
+        let now = self.clock.now();
+        self.write(move |conn| accept(conn, &event, now)).await
     }
 
     async fn head(&self, target: &str) -> Result<Option<Delivery>, StoreError> {
@@ -486,7 +489,8 @@ impl Store for SqliteStore {
     }
 
     async fn update(&self, id: i64, change: Update) -> Result<(), StoreError> {
-        self.write(move |conn| update(conn, id, &change)).await
+        let now = self.clock.now();
+        self.write(move |conn| update(conn, id, &change, now)).await
     }
 
     async fn list(&self, filter: &Filter) -> Result<Vec<Delivery>, StoreError> {
@@ -516,7 +520,8 @@ impl Store for SqliteStore {
     }
 
     async fn replay(&self, which: Replay) -> Result<Vec<i64>, StoreError> {
-        self.write(move |conn| replay(conn, &which)).await
+        let now = self.clock.now();
+        self.write(move |conn| replay(conn, &which, now)).await
     }
 
     async fn queues(&self) -> Result<Vec<QueueStats>, StoreError> {
@@ -555,7 +560,7 @@ impl Store for SqliteStore {
         target: &str,
         spacing: Duration,
     ) -> Result<Duration, StoreError> {
-        let now = std::time::Instant::now();
+        let now = self.clock.instant();
         let mut next = self
             .next_send
             .lock()
@@ -577,7 +582,8 @@ mod tests {
     #[tokio::test]
     async fn behaves_as_a_store() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("nested/outbox.db")).unwrap();
+        let store =
+            SqliteStore::open(&dir.path().join("nested/outbox.db"), Clock::system()).unwrap();
         crate::store::behaviour::behaves(&store).await;
     }
 
@@ -599,7 +605,7 @@ mod tests {
         .unwrap();
         drop(old);
         for _ in 0..2 {
-            let store = SqliteStore::open(&file).unwrap();
+            let store = SqliteStore::open(&file, Clock::system()).unwrap();
             let head = store.head("t").await.unwrap().expect("the queued delivery");
             assert_eq!((head.event_id.as_str(), head.request), ("e1", None));
         }
@@ -613,7 +619,8 @@ mod tests {
     #[tokio::test]
     async fn concurrent_writes_share_commits_and_all_land() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("outbox.db")).unwrap());
+        let store =
+            Arc::new(SqliteStore::open(&dir.path().join("outbox.db"), Clock::system()).unwrap());
         let writes = (0..200).map(|i| {
             let store = Arc::clone(&store);
             tokio::spawn(async move {

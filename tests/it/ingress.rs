@@ -334,29 +334,50 @@ fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// A client that never finishes its headers is cut off, and holds no connection slot
-/// for good: with one slot, the next client is served once the slow one is gone.
+/// A client that never finishes its headers is cut off, and holds the one connection
+/// slot only until then: a second client waits for the slot, then is served.
 #[tokio::test]
 async fn a_client_that_stalls_is_cut_off() {
     let dir = scratch();
     let routes = numbered_route(&["preview"]);
     let yaml = config("  preview: {kind: preview}\n", &routes).replace(
         "targets:\n",
-        "server: {read_timeout: 300ms, max_connections: 1}\ntargets:\n",
+        "server: {read_timeout: 500ms, max_connections: 1}\ntargets:\n",
     );
     let gateway = Gateway::start(dir.path(), &yaml);
     let mut stalled = std::net::TcpStream::connect(gateway.addr).unwrap();
     stalled
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    stalled
         .write_all(b"POST /hooks/t HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
     let started = std::time::Instant::now();
-    let mut rest = Vec::new();
-    let _ = stalled.read_to_end(&mut rest);
-    let waited = started.elapsed();
+    // Sent while the stalled client holds the only slot.
+    let waiting = tokio::time::timeout(std::time::Duration::from_secs(5), gateway.get("/healthz"));
+    let cut_off = tokio::task::spawn_blocking(move || {
+        let mut rest = Vec::new();
+        let _ = stalled.read_to_end(&mut rest);
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&rest).into_owned(),
+        )
+    });
+    let (status, _) = waiting.await.expect("served once the slot is free");
+    let served_after = started.elapsed();
+    let (cut_after, answer) = cut_off.await.unwrap();
+    assert_eq!(status, 200);
     assert!(
-        waited < std::time::Duration::from_secs(5),
-        "cut off after {waited:?}"
+        cut_after >= std::time::Duration::from_millis(450)
+            && cut_after < std::time::Duration::from_secs(3),
+        "cut off after {cut_after:?}"
     );
-    let (status, _) = gateway.get("/healthz").await;
-    assert_eq!(status, 200, "the slot is free again");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "a stalled client gets nothing or a 408: {answer:?}"
+    );
+    assert!(
+        served_after >= std::time::Duration::from_millis(450),
+        "the second client was served after {served_after:?}: the slot was not held"
+    );
 }

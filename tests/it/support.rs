@@ -53,9 +53,10 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Rewrites golden files instead of comparing when HOOKBRIDGE_BLESS=1.
+/// Rewrites golden files instead of comparing when HOOKBRIDGE_BLESS is exactly `1`;
+/// never in CI, where blessing would turn any output green.
 pub fn assert_golden(file: &Path, actual: &str) {
-    if std::env::var_os("HOOKBRIDGE_BLESS").is_some() {
+    if blessing() {
         std::fs::write(file, actual).expect("golden file is writable");
         return;
     }
@@ -76,4 +77,14 @@ pub fn assert_golden(file: &Path, actual: &str) {
             first.map(|i| i + 1)
         );
     }
+}
+
+fn blessing() -> bool {
+    let asked = std::env::var("HOOKBRIDGE_BLESS").is_ok_and(|v| v == "1");
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !(asked && in_ci),
+        "HOOKBRIDGE_BLESS=1 is refused when CI is set: bless golden files locally and commit them"
+    );
+    asked
 }
