@@ -21,18 +21,21 @@
 //! `server` are the edges that drive the stages. `mapping`, `target`, `markdown`,
 //! `plan` and the retry policy do no I/O, so `render`, `test` and the gateway share
 //! [`plan::plan`] and what a mapping author tries locally is what a chat service
-//! receives. A module uses only modules below it in this list, never one above:
-//! `tests/it/structure.rs` holds the crate to that.
+//! receives.
+//!
+//! A module uses only modules before it in this order, never one after, so the
+//! imports have no cycle (`tests/it/structure.rs` holds the crate to it):
 //!
 //! ```text
-//! cli, server          the edges
-//! deliver              workers: store + http + the retry policy
-//! plan                 verify's Verified -> mapping -> target -> store's NewDelivery
-//! config, store        the loaded model; the outbox
-//! mapping, target      pure rendering and shaping
-//! verify, http, markdown, metrics, clock, diagnostic, yaml
+//! clock, diagnostic, yaml, markdown   time, errors at file:line:col, YAML, chat dialects
+//! http, verify                        the outgoing request; the incoming check
+//! mapping, target                     pure rendering and shaping
+//! config                              config.yaml and mapping files -> the checked model
+//! store, metrics                      the outbox; counters and gauges
+//! plan                                Verified -> mapping -> target -> NewDelivery
+//! deliver                             workers: store + http + the retry policy
+//! server, cli                         the edges
 //! ```
-
 pub mod cli;
 pub mod clock;
 pub mod config;

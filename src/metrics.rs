@@ -11,6 +11,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+use crate::http::Cause;
 use crate::store::QueueStats;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -26,6 +27,12 @@ struct DeliveryLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    target: String,
+    cause: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TargetLabel {
     target: String,
 }
@@ -36,6 +43,7 @@ pub struct Metrics {
     registry: Registry,
     events: Family<EventLabels, Counter>,
     deliveries: Family<DeliveryLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
     latency: HistogramFamily,
     depth: Family<TargetLabel, Gauge>,
     oldest: Family<TargetLabel, Gauge<f64, AtomicU64>>,
@@ -76,6 +84,12 @@ impl Default for Metrics {
             "Deliveries queued, delivered, retried and dead, by target",
             deliveries.clone(),
         );
+        let failures = Family::default();
+        registry.register(
+            "delivery_failures",
+            "Failed delivery attempts (retried or dead), by target and cause",
+            failures.clone(),
+        );
         // 10 ms to about 45 h: a delivery can wait out a whole day of retries.
         let latency: HistogramFamily =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.01, 4.0, 13)));
@@ -100,6 +114,7 @@ impl Default for Metrics {
             registry,
             events,
             deliveries,
+            failures,
             latency,
             depth,
             oldest,
@@ -113,6 +128,16 @@ impl Metrics {
             .get_or_create(&EventLabels {
                 route: route.to_string(),
                 outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// One failed attempt, by its cause: `timeout`, `http_404`, `rate_limited`...
+    pub fn failure(&self, target: &str, cause: Cause) {
+        self.failures
+            .get_or_create(&FailureLabels {
+                target: target.to_string(),
+                cause: cause.code(),
             })
             .inc();
     }
@@ -173,6 +198,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.event("jira", "accepted");
         metrics.delivery("chat", DeliveryResult::Dead);
+        metrics.failure("chat", Cause::Client(404));
         let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
         let stats = [QueueStats {
             target: "chat".into(),
@@ -183,6 +209,7 @@ mod tests {
         let text = metrics.encode();
         for line in [
             r#"hookbridge_events_total{route="jira",outcome="accepted"} 1"#,
+            r#"hookbridge_delivery_failures_total{target="chat",cause="http_404"} 1"#,
             r#"hookbridge_deliveries_total{target="chat",result="dead"} 1"#,
             r#"hookbridge_queue_depth{target="chat"} 3"#,
             r#"hookbridge_queue_depth{target="idle"} 0"#,

@@ -84,12 +84,12 @@ fn print_list(deliveries: &[Delivery], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:>6}  {:<9}  {:<16}  {:<12}  {:<24}  {:>5}  {:<20}  LAST ERROR",
-        "ID", "STATUS", "TARGET", "ROUTE", "RULE", "TRIES", "CREATED"
+        "{:>6}  {:<9}  {:<16}  {:<12}  {:<24}  {:>5}  {:<20}  {:<14}  LAST ERROR",
+        "ID", "STATUS", "TARGET", "ROUTE", "RULE", "TRIES", "CREATED", "CAUSE"
     );
     for d in deliveries {
         println!(
-            "{:>6}  {:<9}  {:<16}  {:<12}  {:<24}  {:>5}  {:<20}  {}",
+            "{:>6}  {:<9}  {:<16}  {:<12}  {:<24}  {:>5}  {:<20}  {:<14}  {}",
             d.id,
             d.status,
             d.target,
@@ -97,6 +97,7 @@ fn print_list(deliveries: &[Delivery], json: bool) -> anyhow::Result<()> {
             d.rule,
             d.attempts,
             d.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            d.last_cause.map(|c| c.code()).unwrap_or_default(),
             d.last_error.as_deref().unwrap_or("")
         );
     }

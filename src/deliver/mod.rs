@@ -12,23 +12,19 @@ use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::config::{Config, Rate, Target};
+use crate::http::{self, Attempt};
 use crate::metrics::{DeliveryResult, Metrics};
 use crate::store::{Delivery, Request, Store, Update};
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 
 pub mod retry;
 
-use retry::{Attempt, Verdict};
+use retry::Verdict;
 
 /// How often an idle worker looks at the store anyway, so a replay made by another
 /// process (`hookbridge deliveries replay`) is picked up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Pause after the store failed, before asking again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
-/// How much of a refusal's body is kept in `last_error`.
-const DETAIL_LIMIT: usize = 300;
-/// Reading stops here: a target that streams garbage costs no more than this.
-const READ_LIMIT: usize = 64 * 1024;
 
 /// A worker renews its lease on a target this long before it ends.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -55,12 +51,8 @@ pub fn start(
     metrics: &Arc<Metrics>,
     clock: &Clock,
     shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<(Wakers, Vec<JoinHandle<()>>)> {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("hookbridge/", env!("CARGO_PKG_VERSION")))
-        .build()?;
+) -> Result<(Wakers, Vec<JoinHandle<()>>), reqwest::Error> {
+    let client = http::Client::new()?;
     let mut wakers = HashMap::new();
     let mut handles = Vec::new();
     for (name, target) in &config.targets {
@@ -97,7 +89,7 @@ struct Worker {
     name: String,
     target: Target,
     store: Arc<dyn Store>,
-    client: reqwest::Client,
+    client: http::Client,
     metrics: Arc<Metrics>,
     /// Time between two sends, from the rate limit; `None`: no limit.
     spacing: Option<Duration>,
@@ -218,27 +210,37 @@ impl Worker {
             );
             match verdict {
                 Verdict::Delivered => parts_sent += 1,
-                Verdict::Retry { at, error } => {
-                    tracing::warn!(%error, attempt = delivery.attempts + 1, next_at = %at, "delivery failed; will retry");
+                Verdict::Retry { at, cause, error } => {
+                    tracing::warn!(%cause, %error, attempt = delivery.attempts + 1, next_at = %at, "delivery failed; will retry");
                     self.metrics.delivery(&self.name, DeliveryResult::Retried);
+                    self.metrics.failure(&self.name, cause);
                     let update = Update::Retry {
                         parts_sent,
                         next_at: at,
+                        cause,
                         error,
                     };
                     self.record(delivery.id, update).await;
                     return;
                 }
-                Verdict::Dead { error } => {
-                    tracing::error!(%error, "delivery is dead; replay it once the cause is fixed");
+                Verdict::Dead { cause, error } => {
+                    tracing::error!(%cause, %error, "delivery is dead; replay it once the cause is fixed");
                     self.metrics.delivery(&self.name, DeliveryResult::Dead);
-                    self.record(delivery.id, Update::Dead { parts_sent, error })
-                        .await;
+                    self.metrics.failure(&self.name, cause);
+                    let update = Update::Dead {
+                        parts_sent,
+                        cause,
+                        error,
+                    };
+                    self.record(delivery.id, update).await;
                     return;
                 }
             }
         }
-        if self.record(delivery.id, Update::Delivered).await {
+        let delivered = Update::Delivered {
+            parts: delivery.bodies.len(),
+        };
+        if self.record(delivery.id, delivered).await {
             let latency = self.clock.now().duration_since(delivery.created_at);
             self.metrics.delivery(&self.name, DeliveryResult::Delivered);
             self.metrics
@@ -289,108 +291,22 @@ impl Worker {
 
     async fn send(&mut self, body: &str, request: Option<&Request>) -> Attempt {
         let Some(url) = &self.target.url else {
-            return Attempt::Failed("the target has no url".into());
+            return Attempt::Unsendable("the target has no url".into());
         };
-        let method = request
-            .and_then(|r| r.method.as_deref())
-            .or(self.target.method.as_deref())
-            .unwrap_or("POST");
-        let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
-            return Attempt::Unsendable(format!("`{method}` is not an HTTP method"));
+        let outgoing = http::Outgoing {
+            url,
+            method: self.target.method.as_deref(),
+            headers: &self.target.headers,
+            request,
+            body,
+            timeout: self.target.timeout,
         };
-        let headers = match request_headers(&self.target.headers, request) {
-            Ok(headers) => headers,
-            Err(error) => return Attempt::Unsendable(error),
-        };
-        let sent = self
-            .client
-            .request(method, url)
-            .headers(headers)
-            .body(body.to_owned())
-            .timeout(self.target.timeout)
-            .send()
-            .await;
-        let mut response = match sent {
-            Ok(response) => response,
-            Err(err) => return Attempt::Failed(self.failure(err)),
-        };
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let retry_after =
-            header("retry-after").and_then(|v| retry::parse_retry_after(&v, self.clock.now()));
-        let bucket_empty = retry::bucket_empty_for(
-            header("x-ratelimit-remaining").as_deref(),
-            header("x-ratelimit-reset-after").as_deref(),
-        );
-        self.bucket_refills_at = bucket_empty.map(|wait| self.clock.instant() + wait);
-        let mut detail = Vec::new();
-        let mut read = 0;
-        while read < READ_LIMIT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    read += chunk.len();
-                    let room = DETAIL_LIMIT.saturating_sub(detail.len());
-                    detail.extend_from_slice(&chunk[..room.min(chunk.len())]);
-                }
-                Ok(None) => break,
-                // The status already says what happened; a broken body adds nothing.
-                Err(_) => break,
-            }
+        let attempt = self.client.send(outgoing, self.clock.now()).await;
+        if let Attempt::Answered { bucket_empty, .. } = &attempt {
+            self.bucket_refills_at = bucket_empty.map(|wait| self.clock.instant() + wait);
         }
-        let detail = String::from_utf8_lossy(&detail).trim().to_string();
-        let retry_after = match status {
-            429 => retry::retry_after_in_body(&detail).or(retry_after),
-            _ => retry_after,
-        };
-        Attempt::Answered {
-            status,
-            retry_after,
-            detail,
-        }
+        attempt
     }
-
-    /// The URL is left out: a webhook URL is itself the secret that lets one post.
-    fn failure(&self, err: reqwest::Error) -> String {
-        let what = if err.is_timeout() {
-            format!(
-                "no answer within the {}s timeout",
-                self.target.timeout.as_secs_f64()
-            )
-        } else if err.is_connect() {
-            "cannot connect".to_string()
-        } else {
-            "the request failed".to_string()
-        };
-        let mut text = what;
-        let err = err.without_url();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            text += &format!(": {cause}");
-            source = cause.source();
-        }
-        text
-    }
-}
-
-/// JSON's content type, then the target's headers, then the rule's: a later one of a
-/// name replaces an earlier one (a rule's `Authorization` wins over the target's).
-fn request_headers(target: &HeaderMap, request: Option<&Request>) -> Result<HeaderMap, String> {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in target {
-        headers.insert(name.clone(), value.clone());
-    }
-    for (name, value) in request.map_or(&[][..], |r| r.headers.as_slice()) {
-        let value = crate::http::parse_header_value(name, value)?;
-        headers.insert(crate::http::parse_header_name(name)?, value);
-    }
-    Ok(headers)
 }
 
 /// Deliveries queued for targets this config cannot send to stay in the store; say so
@@ -406,42 +322,5 @@ pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
             Some(_) => continue,
         };
         tracing::warn!(target_name = %queue.target, pending = queue.depth, "target {why}: its pending deliveries wait until it is back");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rules_headers_replace_the_targets_and_a_bad_one_is_refused() {
-        let mut target = HeaderMap::new();
-        target.insert("authorization", HeaderValue::from_static("Bearer target"));
-        target.insert("x-team", HeaderValue::from_static("ops"));
-        let rule = Request {
-            method: None,
-            headers: vec![
-                ("authorization".into(), "Bearer rule".into()),
-                ("Content-Type".into(), "application/vnd.api+json".into()),
-                ("X-Assignee".into(), "Иванов".into()),
-            ],
-        };
-        let headers = request_headers(&target, Some(&rule)).unwrap();
-        let all = |name: &str| -> Vec<&str> {
-            headers
-                .get_all(name)
-                .iter()
-                .map(|v| v.to_str().unwrap())
-                .collect()
-        };
-        assert_eq!(all("authorization"), ["Bearer rule"]);
-        assert_eq!(all("content-type"), ["application/vnd.api+json"]);
-        assert_eq!(all("x-team"), ["ops"]);
-        assert_eq!(headers["x-assignee"].as_bytes(), "Иванов".as_bytes());
-        let bad = Request {
-            method: None,
-            headers: vec![("X-A".into(), "a\u{7}b".into())],
-        };
-        assert!(request_headers(&target, Some(&bad)).is_err());
     }
 }

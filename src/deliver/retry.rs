@@ -5,28 +5,20 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::config::Retry;
-
-/// What one HTTP attempt came to, before any policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
-    Answered {
-        status: u16,
-        retry_after: Option<Duration>,
-        /// The start of the answer's body, for the operator reading `last_error`.
-        detail: String,
-    },
-    /// Connect failure, timeout, reset, or an answer that was not HTTP.
-    Failed(String),
-    /// The stored request cannot be made at all (a header no HTTP allows): sending it
-    /// again would fail the same way.
-    Unsendable(String),
-}
+use crate::http::{Attempt, Cause};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Delivered,
-    Retry { at: Timestamp, error: String },
-    Dead { error: String },
+    Retry {
+        at: Timestamp,
+        cause: Cause,
+        error: String,
+    },
+    Dead {
+        cause: Cause,
+        error: String,
+    },
 }
 
 /// Decides an attempt's fate. `random` in [0, 1) draws the jitter; `attempts` counts
@@ -39,24 +31,27 @@ pub fn judge(
     now: Timestamp,
     random: f64,
 ) -> Verdict {
-    let (error, retry_after) = match attempt {
+    let (cause, error, retry_after) = match attempt {
         Attempt::Answered { status, .. } if (200..300).contains(status) => {
             return Verdict::Delivered
         }
         Attempt::Answered {
             status,
+            reason,
             retry_after,
             detail,
+            ..
         } => {
-            let error = describe(*status, detail);
+            let (cause, error) = (Cause::of_status(*status), describe(*status, reason, detail));
             if !retryable(*status) {
-                return Verdict::Dead { error };
+                return Verdict::Dead { cause, error };
             }
-            (error, *retry_after)
+            (cause, error, *retry_after)
         }
-        Attempt::Failed(error) => (error.clone(), None),
+        Attempt::Failed { cause, error } => (*cause, error.clone(), None),
         Attempt::Unsendable(error) => {
             return Verdict::Dead {
+                cause: Cause::HeaderInvalid,
                 error: format!("{error}: fix the mapping's `http` headers, then replay"),
             }
         }
@@ -69,17 +64,15 @@ pub fn judge(
             .ok()
             .and_then(|d| t.checked_add(d).ok())
     };
-    let (Some(at), Some(deadline)) = (later(now, wait), later(since, policy.budget)) else {
-        return spent(error, policy);
-    };
-    if at > deadline {
-        return spent(error, policy);
+    match (later(now, wait), later(since, policy.budget)) {
+        (Some(at), Some(deadline)) if at <= deadline => Verdict::Retry { at, cause, error },
+        _ => spent(cause, error, policy),
     }
-    Verdict::Retry { at, error }
 }
 
-fn spent(error: String, policy: &Retry) -> Verdict {
+fn spent(cause: Cause, error: String, policy: &Retry) -> Verdict {
     Verdict::Dead {
+        cause,
         error: format!(
             "{error}; gave up: the retry budget of {} is spent",
             humanize(policy.budget)
@@ -94,7 +87,7 @@ fn retryable(status: u16) -> bool {
     matches!(status, 408 | 425 | 429) || (500..600).contains(&status)
 }
 
-fn describe(status: u16, detail: &str) -> String {
+fn describe(status: u16, reason: &str, detail: &str) -> String {
     let hint = match status {
         300..=399 => " (the webhook URL redirects: set the url it points to)",
         401 | 403 => " (the webhook URL's token was refused: check the url)",
@@ -102,18 +95,15 @@ fn describe(status: u16, detail: &str) -> String {
         413 => " (the body is over the service's limit: lower the target's max_size)",
         _ => "",
     };
-    let reason = http_reason(status);
+    let reason = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" {reason}")
+    };
     match detail.trim() {
         "" => format!("HTTP {status}{reason}{hint}"),
         detail => format!("HTTP {status}{reason}{hint}: {detail}"),
     }
-}
-
-fn http_reason(status: u16) -> String {
-    hyper::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .map_or(String::new(), |r| format!(" {r}"))
 }
 
 /// Full jitter: a random wait up to `initial * 2^attempts`, capped at `max_delay`.
@@ -123,43 +113,6 @@ pub fn backoff(policy: &Retry, attempts: u32, random: f64) -> Duration {
         .saturating_mul(2u32.saturating_pow(attempts.min(31)))
         .min(policy.max_delay);
     ceiling.mul_f64(random.clamp(0.0, 1.0))
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date; a date in the past means now.
-pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
-    Some(Duration::try_from(date.duration_since(now)).unwrap_or(Duration::ZERO))
-}
-
-/// Discord's 429 body, `{"retry_after": 1.234, "global": false, ...}`: seconds, and more
-/// precise than its `Retry-After` header.
-pub fn retry_after_in_body(body: &str) -> Option<Duration> {
-    let seconds = serde_json::from_str::<serde_json::Value>(body)
-        .ok()?
-        .get("retry_after")?
-        .as_f64()?;
-    Duration::try_from_secs_f64(seconds).ok()
-}
-
-/// A bucket that claims to refill later than this is taken to refill then: an absurd
-/// header must not park a target's queue for hours.
-const LONGEST_BUCKET_WAIT: Duration = Duration::from_secs(600);
-
-/// `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset-After: 1.5` (Discord's rate
-/// headers): the service takes nothing more for that long, so the next send waits
-/// instead of being refused.
-pub fn bucket_empty_for(remaining: Option<&str>, reset_after: Option<&str>) -> Option<Duration> {
-    if remaining?.trim() != "0" {
-        return None;
-    }
-    let seconds: f64 = reset_after?.trim().parse().ok()?;
-    Duration::try_from_secs_f64(seconds)
-        .ok()
-        .map(|wait| wait.min(LONGEST_BUCKET_WAIT))
 }
 
 fn humanize(d: Duration) -> String {
@@ -185,11 +138,7 @@ mod tests {
     }
 
     fn answered(status: u16) -> Attempt {
-        Attempt::Answered {
-            status,
-            retry_after: None,
-            detail: String::new(),
-        }
+        Attempt::status(status)
     }
 
     fn judge_now(attempt: &Attempt, attempts: u32) -> Verdict {
@@ -212,25 +161,43 @@ mod tests {
                 "{status}"
             );
         }
-        let failed = Attempt::Failed("connection refused".into());
-        assert!(matches!(judge_now(&failed, 0), Verdict::Retry { .. }));
+        let failed = Attempt::Failed {
+            cause: Cause::Connect,
+            error: "connection refused".into(),
+        };
+        assert!(matches!(
+            judge_now(&failed, 0),
+            Verdict::Retry {
+                cause: Cause::Connect,
+                ..
+            }
+        ));
         let unsendable =
             Attempt::Unsendable("header `X-A` holds a character no header may hold".into());
-        assert!(matches!(judge_now(&unsendable, 0), Verdict::Dead { .. }));
+        assert!(matches!(
+            judge_now(&unsendable, 0),
+            Verdict::Dead {
+                cause: Cause::HeaderInvalid,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn dead_errors_say_what_to_fix() {
-        let Verdict::Dead { error } = judge_now(
+        let Verdict::Dead { cause, error } = judge_now(
             &Attempt::Answered {
                 status: 404,
+                reason: "Not Found",
                 retry_after: None,
+                bucket_empty: None,
                 detail: "no such webhook".into(),
             },
             0,
         ) else {
             panic!("404 must be dead");
         };
+        assert_eq!(cause, Cause::Client(404));
         assert_eq!(error, "HTTP 404 Not Found (the webhook no longer exists: create a new one and update the url): no such webhook");
     }
 
@@ -249,13 +216,17 @@ mod tests {
         let now = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1000);
         let throttled = Attempt::Answered {
             status: 429,
+            reason: "Too Many Requests",
             retry_after: Some(Duration::from_secs(30)),
+            bucket_empty: None,
             detail: String::new(),
         };
-        let Verdict::Retry { at, .. } = judge(&throttled, &policy(), 0, now, now, 0.5) else {
+        let Verdict::Retry { at, cause, .. } = judge(&throttled, &policy(), 0, now, now, 0.5)
+        else {
             panic!("429 retries");
         };
         assert_eq!(at, now + SignedDuration::from_secs(30));
+        assert_eq!(cause, Cause::RateLimited);
     }
 
     #[test]
@@ -263,10 +234,11 @@ mod tests {
         let now = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1000);
         let since = now - SignedDuration::from_secs(3590);
         let verdict = judge(&answered(503), &policy(), 20, since, now, 1.0);
-        let Verdict::Dead { error } = verdict else {
+        let Verdict::Dead { cause, error } = verdict else {
             panic!("budget spent: {verdict:?}");
         };
         assert!(error.contains("retry budget of 1h is spent"), "{error}");
+        assert_eq!(cause, Cause::Server(503));
     }
 
     #[test]
@@ -274,48 +246,12 @@ mod tests {
         let now = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1000);
         let throttled = Attempt::Answered {
             status: 429,
-            retry_after: parse_retry_after("999999999999999", now),
+            reason: "",
+            retry_after: crate::http::parse_retry_after("999999999999999", now),
+            bucket_empty: None,
             detail: String::new(),
         };
         let verdict = judge(&throttled, &policy(), 0, now, now, 0.5);
         assert!(matches!(verdict, Verdict::Dead { .. }), "{verdict:?}");
-    }
-
-    #[test]
-    fn discords_rate_signals() {
-        let body =
-            r#"{"message": "You are being rate limited.", "retry_after": 0.352, "global": false}"#;
-        assert_eq!(retry_after_in_body(body), Some(Duration::from_millis(352)));
-        assert_eq!(retry_after_in_body(r#"{"retry_after": -1}"#), None);
-        assert_eq!(retry_after_in_body("slow down"), None);
-        assert_eq!(
-            bucket_empty_for(Some("0"), Some("1.5")),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(bucket_empty_for(Some("3"), Some("1.5")), None);
-        assert_eq!(
-            bucket_empty_for(Some("0"), Some("99999999")),
-            Some(LONGEST_BUCKET_WAIT)
-        );
-        assert_eq!(bucket_empty_for(None, Some("1.5")), None);
-        assert_eq!(bucket_empty_for(Some("0"), Some("later")), None);
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_retry_after("Tue, 24 Nov 2026 10:00:30 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            parse_retry_after("Tue, 24 Nov 2026 09:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

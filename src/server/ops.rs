@@ -192,6 +192,7 @@ fn store_error(err: &StoreError) -> Response {
         StoreError::NotFound(_) => StatusCode::NOT_FOUND,
         StoreError::StillPending(_) => StatusCode::CONFLICT,
         StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        StoreError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, err.to_string())
 }

@@ -68,6 +68,7 @@ pub async fn behaves(store: &dyn Store) {
             Update::Retry {
                 parts_sent: 1,
                 next_at: later,
+                cause: Cause::Server(503),
                 error: "HTTP 503".into(),
             },
         )
@@ -78,12 +79,22 @@ pub async fn behaves(store: &dyn Store) {
     assert_eq!((retried.parts_sent, retried.attempts), (1, 1));
     assert_eq!(retried.next_at.as_millisecond(), later.as_millisecond());
     assert_eq!(retried.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(retried.last_cause, Some(Cause::Server(503)));
+    // Progress on a message of many parts keeps the last failure on record.
+    let progress = Update::Progress { parts_sent: 1 };
+    store.update(first.id, progress).await.unwrap();
+    let progressed = store.head("a").await.unwrap().unwrap();
+    assert_eq!(
+        (progressed.attempts, progressed.last_cause),
+        (1, Some(Cause::Server(503)))
+    );
 
     store
         .update(
             first.id,
             Update::Dead {
                 parts_sent: 1,
+                cause: Cause::Client(404),
                 error: "HTTP 404".into(),
             },
         )
@@ -104,7 +115,10 @@ pub async fn behaves(store: &dyn Store) {
     assert_eq!(store.replay(Replay::AllDead).await.unwrap(), vec![first.id]);
     assert_eq!(head_event(store, "a").await.as_deref(), Some("e2"));
     let e2 = store.head("a").await.unwrap().unwrap();
-    store.update(e2.id, Update::Delivered).await.unwrap();
+    store
+        .update(e2.id, Update::Delivered { parts: 2 })
+        .await
+        .unwrap();
     let replayed = store.head("a").await.unwrap().unwrap();
     assert_eq!(replayed.id, first.id);
     assert_eq!((replayed.parts_sent, replayed.attempts), (1, 0));
@@ -126,7 +140,7 @@ pub async fn behaves(store: &dyn Store) {
     assert_eq!(delivered[0].parts_sent, 2);
     assert_eq!(store.list(&Filter::default()).await.unwrap().len(), 3);
     assert!(matches!(
-        store.update(9999, Update::Delivered).await,
+        store.update(9999, Update::Delivered { parts: 1 }).await,
         Err(StoreError::NotFound(9999))
     ));
 

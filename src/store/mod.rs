@@ -14,11 +14,12 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config;
-pub use crate::http::Request;
+pub use crate::http::{Cause, Request};
 
 #[cfg(test)]
 mod behaviour;
 mod postgres;
+mod rows;
 mod sqlite;
 
 pub use postgres::PostgresStore;
@@ -118,23 +119,26 @@ pub struct Delivery {
     pub next_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_error: Option<String>,
+    /// The last failure's cause as a stable code, beside `last_error`'s text.
+    pub last_cause: Option<Cause>,
 }
 
 /// What one delivery attempt left behind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
     /// Some parts went out; more remain.
-    Progress {
-        parts_sent: usize,
-    },
-    Delivered,
+    Progress { parts_sent: usize },
+    /// All `parts` went out.
+    Delivered { parts: usize },
     Retry {
         parts_sent: usize,
         next_at: Timestamp,
+        cause: Cause,
         error: String,
     },
     Dead {
         parts_sent: usize,
+        cause: Cause,
         error: String,
     },
 }
@@ -161,14 +165,51 @@ pub struct QueueStats {
     pub oldest: Option<Timestamp>,
 }
 
+/// What a backend's driver said, kept whole for whoever walks the error chain.
+pub type Source = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the outbox is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Source),
+    /// A row this version cannot read: written by another version, or damaged.
+    #[error("delivery {id} cannot be read: {detail}")]
+    Corrupt { id: i64, detail: String },
     #[error("no delivery with id {0}")]
     NotFound(i64),
     #[error("delivery {0} is still pending: only delivered or dead deliveries can be replayed")]
     StillPending(i64),
+}
+
+impl StoreError {
+    pub fn unavailable(err: impl Into<Source>) -> Self {
+        StoreError::Unavailable(err.into())
+    }
+
+    pub fn corrupt(id: i64, detail: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            id,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A store that cannot be opened at start, with what to check.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct OpenError {
+    what: String,
+    #[source]
+    source: Source,
+}
+
+impl OpenError {
+    fn new(what: impl Into<String>, source: impl Into<Source>) -> Self {
+        Self {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
 }
 
 #[async_trait]
@@ -198,18 +239,9 @@ pub trait Store: Send + Sync {
 }
 
 /// Opens the store the config names, creating it on first start.
-pub async fn open(store: &config::Store, clock: Clock) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(store: &config::Store, clock: Clock) -> Result<Arc<dyn Store>, OpenError> {
     match store {
         config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, clock)?)),
         config::Store::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, clock).await?)),
     }
-}
-
-/// A delivery's request as stored: JSON, or NULL for a plain POST.
-fn request_to_column(request: &Option<Request>) -> Option<String> {
-    request.as_ref().and_then(|r| serde_json::to_string(r).ok())
-}
-
-fn request_from_column(column: Option<String>) -> Result<Option<Request>, serde_json::Error> {
-    column.map(|text| serde_json::from_str(&text)).transpose()
 }

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use jiff::Timestamp;
 use tokio_postgres::{NoTls, Row};
 
+use super::rows::{millis, timestamp, Change, Insert, Stored, COLUMNS, FORMAT};
 use super::{
-    Accepted, Delivery, Filter, NewEvent, QueueStats, Replay, Store, StoreError, Update,
+    Accepted, Delivery, Filter, NewEvent, OpenError, QueueStats, Replay, Store, StoreError, Update,
     DEDUP_WINDOW,
 };
 use crate::clock::Clock;
@@ -27,8 +27,6 @@ const POOL_SIZE: usize = 16;
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_6272_6467;
 /// The database's clock, in unix milliseconds.
 const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
-const COLUMNS: &str = "id, event_id, route, target, rule, status, bodies, parts_sent, attempts, \
-                       created_at, since, next_at, updated_at, last_error, request";
 
 pub struct PostgresStore {
     pool: Pool,
@@ -37,10 +35,13 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connects, migrates, and fails with what to check when the server is not there.
-    pub async fn open(url: &str, clock: Clock) -> anyhow::Result<Self> {
-        use anyhow::Context as _;
-        let config = tokio_postgres::Config::from_str(url)
-            .with_context(|| "the store URL is not a PostgreSQL URL (postgres://user@host/db)")?;
+    pub async fn open(url: &str, clock: Clock) -> Result<Self, OpenError> {
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            OpenError::new(
+                "the store URL is not a PostgreSQL URL (postgres://user@host/db)",
+                e,
+            )
+        })?;
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
@@ -53,22 +54,28 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(Duration::from_secs(5)))
             .create_timeout(Some(Duration::from_secs(5)))
-            .build()?;
-        let (mut client, connection) = config
-            .connect(NoTls)
-            .await
-            .with_context(|| format!("cannot reach PostgreSQL at {}", describe(&config)))?;
+            .build()
+            .map_err(|e| OpenError::new("cannot set up the connection pool", e))?;
+        let unreachable = |e| {
+            OpenError::new(
+                format!("cannot reach PostgreSQL at {}", describe(&config)),
+                e,
+            )
+        };
+        let (mut client, connection) = config.connect(NoTls).await.map_err(unreachable)?;
         let connection = tokio::spawn(connection);
         client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-            .await?;
+            .await
+            .map_err(unreachable)?;
         let migrated = embedded::migrations::runner()
             .run_async(&mut client)
             .await
-            .context("migrating the outbox schema failed");
+            .map_err(|e| OpenError::new("migrating the outbox schema failed", e));
         client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-            .await?;
+            .await
+            .map_err(unreachable)?;
         drop(client);
         let _ = connection.await;
         migrated?;
@@ -94,48 +101,43 @@ fn describe(config: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{db}")
 }
 
-fn unavailable(err: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(err.to_string())
-}
-
-fn millis(t: Timestamp) -> i64 {
-    t.as_millisecond()
-}
-
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+fn unavailable(err: impl Into<super::Source>) -> StoreError {
+    StoreError::unavailable(err)
 }
 
 fn delivery(row: &Row) -> Result<Delivery, StoreError> {
-    let status: String = row.try_get("status").map_err(unavailable)?;
-    let bodies: String = row.try_get("bodies").map_err(unavailable)?;
-    let get = |col: &str| row.try_get::<_, i64>(col).map_err(unavailable);
-    Ok(Delivery {
-        id: get("id")?,
-        event_id: row.try_get("event_id").map_err(unavailable)?,
-        route: row.try_get("route").map_err(unavailable)?,
-        target: row.try_get("target").map_err(unavailable)?,
-        rule: row.try_get("rule").map_err(unavailable)?,
-        status: status.parse().map_err(unavailable)?,
-        bodies: serde_json::from_str(&bodies).map_err(unavailable)?,
-        request: super::request_from_column(row.try_get("request").map_err(unavailable)?)
-            .map_err(unavailable)?,
-        parts_sent: row
-            .try_get::<_, i32>("parts_sent")
-            .map_err(unavailable)?
-            .try_into()
-            .unwrap_or(0),
-        attempts: row
-            .try_get::<_, i32>("attempts")
-            .map_err(unavailable)?
-            .try_into()
-            .unwrap_or(0),
-        created_at: timestamp(get("created_at")?),
-        since: timestamp(get("since")?),
-        next_at: timestamp(get("next_at")?),
-        updated_at: timestamp(get("updated_at")?),
-        last_error: row.try_get("last_error").map_err(unavailable)?,
-    })
+    let int = |column: &str| -> Result<i64, StoreError> {
+        match row.try_get::<_, i64>(column) {
+            Ok(value) => Ok(value),
+            // parts_sent and attempts are INTEGER, the times BIGINT.
+            Err(_) => Ok(row.try_get::<_, i32>(column).map_err(unavailable)?.into()),
+        }
+    };
+    let text = |column: &str| row.try_get::<_, String>(column).map_err(unavailable);
+    let maybe = |column: &str| {
+        row.try_get::<_, Option<String>>(column)
+            .map_err(unavailable)
+    };
+    Stored {
+        id: int("id")?,
+        event_id: text("event_id")?,
+        route: text("route")?,
+        target: text("target")?,
+        rule: text("rule")?,
+        status: text("status")?,
+        bodies: text("bodies")?,
+        parts_sent: int("parts_sent")?,
+        attempts: int("attempts")?,
+        created_at: int("created_at")?,
+        since: int("since")?,
+        next_at: int("next_at")?,
+        updated_at: int("updated_at")?,
+        last_error: maybe("last_error")?,
+        last_cause: maybe("last_cause")?,
+        request: maybe("request")?,
+        format: int("format")?,
+    }
+    .delivery()
 }
 
 #[async_trait]
@@ -186,19 +188,15 @@ impl Store for PostgresStore {
         let insert = tx
             .prepare_cached(
                 "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
-                 parts_sent, created_at, since, next_at, updated_at, request) \
-                 VALUES (nextval('delivery_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $8, $9)",
+                 parts_sent, created_at, since, next_at, updated_at, request, format) \
+                 VALUES (nextval('delivery_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $8, \
+                 $9, $10)",
             )
             .await
             .map_err(unavailable)?;
         for d in &event.deliveries {
-            let bodies = serde_json::to_string(&d.bodies).map_err(unavailable)?;
-            let request = super::request_to_column(&d.request);
-            let (status, parts_sent) = if d.stored_only {
-                ("delivered", d.bodies.len() as i32)
-            } else {
-                ("pending", 0)
-            };
+            let row = Insert::of(d)?;
+            let parts_sent = i32::try_from(row.parts_sent).unwrap_or(i32::MAX);
             tx.execute(
                 &insert,
                 &[
@@ -206,11 +204,12 @@ impl Store for PostgresStore {
                     &event.route,
                     &d.target,
                     &d.rule,
-                    &status,
-                    &bodies,
+                    &row.status,
+                    &row.bodies,
                     &parts_sent,
                     &now,
-                    &request,
+                    &row.request,
+                    &FORMAT,
                 ],
             )
             .await
@@ -237,50 +236,35 @@ impl Store for PostgresStore {
 
     async fn update(&self, id: i64, update: Update) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let now = millis(self.clock.now());
-        let changed = match &update {
-            Update::Progress { parts_sent } => {
-                client
-                    .execute(
-                        "UPDATE deliveries SET parts_sent = $2, updated_at = $3 WHERE id = $1",
-                        &[&id, &(*parts_sent as i32), &now],
-                    )
-                    .await
-            }
-            Update::Delivered => {
-                client
-                    .execute(
-                        "UPDATE deliveries SET status = 'delivered', \
-                         parts_sent = json_array_length(bodies::json), attempts = attempts + 1, \
-                         updated_at = $2, last_error = NULL WHERE id = $1",
-                        &[&id, &now],
-                    )
-                    .await
-            }
-            Update::Retry {
-                parts_sent,
-                next_at,
-                error,
-            } => {
-                client
-                    .execute(
-                        "UPDATE deliveries SET parts_sent = $2, attempts = attempts + 1, \
-                         next_at = $3, updated_at = $4, last_error = $5 WHERE id = $1",
-                        &[&id, &(*parts_sent as i32), &millis(*next_at), &now, error],
-                    )
-                    .await
-            }
-            Update::Dead { parts_sent, error } => {
-                client
-                    .execute(
-                        "UPDATE deliveries SET status = 'dead', parts_sent = $2, \
-                         attempts = attempts + 1, updated_at = $3, last_error = $4 WHERE id = $1",
-                        &[&id, &(*parts_sent as i32), &now, error],
-                    )
-                    .await
-            }
-        }
-        .map_err(unavailable)?;
+        let change = Change::of(&update);
+        let statement = client
+            .prepare_cached(
+                "UPDATE deliveries SET status = $2, parts_sent = $3, attempts = attempts + $4, \
+                 next_at = COALESCE($5, next_at), updated_at = $6, \
+                 last_error = CASE WHEN $7 THEN last_error ELSE $8 END, \
+                 last_cause = CASE WHEN $7 THEN last_cause ELSE $9 END WHERE id = $1",
+            )
+            .await
+            .map_err(unavailable)?;
+        let parts_sent = i32::try_from(change.parts_sent).unwrap_or(i32::MAX);
+        let attempted = i32::try_from(change.attempted).unwrap_or(1);
+        let changed = client
+            .execute(
+                &statement,
+                &[
+                    &id,
+                    &change.status,
+                    &parts_sent,
+                    &attempted,
+                    &change.next_at,
+                    &millis(self.clock.now()),
+                    &change.keep_error,
+                    &change.error,
+                    &change.cause,
+                ],
+            )
+            .await
+            .map_err(unavailable)?;
         if changed == 0 {
             return Err(StoreError::NotFound(id));
         }

@@ -15,8 +15,9 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::oneshot;
 
+use super::rows::{millis, timestamp, Change, Insert, Stored, COLUMNS, FORMAT};
 use super::{
-    Accepted, Delivery, Filter, NewEvent, QueueStats, Replay, Store, StoreError, Update,
+    Accepted, Delivery, Filter, NewEvent, OpenError, QueueStats, Replay, Store, StoreError, Update,
     DEDUP_WINDOW,
 };
 use crate::clock::Clock;
@@ -61,10 +62,12 @@ CREATE TABLE IF NOT EXISTS seen (
 ";
 
 /// Changes to a store made by an earlier version, by `user_version`; each runs once.
-const MIGRATIONS: [&str; 1] = ["ALTER TABLE deliveries ADD COLUMN request TEXT"];
-
-const COLUMNS: &str = "id, event_id, route, target, rule, status, bodies, parts_sent, attempts, \
-                       created_at, since, next_at, updated_at, last_error, request";
+/// Rows written before `format` existed are in format 1.
+const MIGRATIONS: [&str; 2] = [
+    "ALTER TABLE deliveries ADD COLUMN request TEXT",
+    "ALTER TABLE deliveries ADD COLUMN last_cause TEXT; \
+     ALTER TABLE deliveries ADD COLUMN format INTEGER NOT NULL DEFAULT 1",
+];
 
 /// A write the writer thread runs inside a batch's transaction.
 trait Job: Send {
@@ -111,24 +114,37 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path, clock: Clock) -> anyhow::Result<Self> {
-        use anyhow::Context as _;
+    pub fn open(path: &Path, clock: Clock) -> Result<Self, OpenError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the store's folder {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                OpenError::new(
+                    format!("cannot create the store's folder {}", dir.display()),
+                    e,
+                )
+            })?;
         }
-        let writer = connect(path)
-            .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
+        let cannot_open = |e| {
+            OpenError::new(
+                format!("cannot open the SQLite store {}", path.display()),
+                e,
+            )
+        };
+        let writer = connect(path).map_err(cannot_open)?;
         writer
             .execute_batch(SCHEMA)
             .and_then(|()| migrate(&writer))
-            .with_context(|| format!("cannot create tables in {}", path.display()))?;
-        let reader = connect(path)?;
+            .map_err(|e| {
+                OpenError::new(format!("cannot create tables in {}", path.display()), e)
+            })?;
+        let reader = connect(path).map_err(cannot_open)?;
         let (jobs, queue) = mpsc::channel();
-        thread::Builder::new().name("sqlite-writer".into()).spawn({
-            let clock = clock.clone();
-            move || write_loop(&writer, &queue, &clock)
-        })?;
+        thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn({
+                let clock = clock.clone();
+                move || write_loop(&writer, &queue, &clock)
+            })
+            .map_err(|e| OpenError::new("cannot start the store's writer thread", e))?;
         Ok(Self {
             jobs,
             reader: Arc::new(Mutex::new(reader)),
@@ -168,7 +184,7 @@ impl SqliteStore {
             op(&conn).map_err(StoreError::from)
         })
         .await
-        .map_err(|e| unavailable(e.to_string()))?
+        .map_err(unavailable)?
     }
 }
 
@@ -180,13 +196,13 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn unavailable(message: impl Into<String>) -> StoreError {
-    StoreError::Unavailable(message.into())
+fn unavailable(err: impl Into<super::Source>) -> StoreError {
+    StoreError::unavailable(err)
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
-        unavailable(err.to_string())
+        unavailable(err)
     }
 }
 
@@ -276,14 +292,6 @@ fn delete_old(conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn millis(t: Timestamp) -> i64 {
-    t.as_millisecond()
-}
-
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
 /// Runs the migrations this store lacks, in one transaction that also reads the
 /// version: two processes opening an old store at once migrate it once.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
@@ -308,33 +316,25 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     migrated
 }
 
-fn delivery(row: &Row) -> rusqlite::Result<Delivery> {
-    let status: String = row.get("status")?;
-    let bodies: String = row.get("bodies")?;
-    let bad = |col: &str, err: String| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("column {col}: {err}").into(),
-        )
-    };
-    Ok(Delivery {
+fn stored(row: &Row) -> rusqlite::Result<Stored> {
+    Ok(Stored {
         id: row.get("id")?,
         event_id: row.get("event_id")?,
         route: row.get("route")?,
         target: row.get("target")?,
         rule: row.get("rule")?,
-        status: status.parse().map_err(|e| bad("status", e))?,
-        bodies: serde_json::from_str(&bodies).map_err(|e| bad("bodies", e.to_string()))?,
-        request: super::request_from_column(row.get("request")?)
-            .map_err(|e| bad("request", e.to_string()))?,
-        parts_sent: row.get::<_, i64>("parts_sent")?.try_into().unwrap_or(0),
+        status: row.get("status")?,
+        bodies: row.get("bodies")?,
+        parts_sent: row.get("parts_sent")?,
         attempts: row.get("attempts")?,
-        created_at: timestamp(row.get("created_at")?),
-        since: timestamp(row.get("since")?),
-        next_at: timestamp(row.get("next_at")?),
-        updated_at: timestamp(row.get("updated_at")?),
+        created_at: row.get("created_at")?,
+        since: row.get("since")?,
+        next_at: row.get("next_at")?,
+        updated_at: row.get("updated_at")?,
         last_error: row.get("last_error")?,
+        last_cause: row.get("last_cause")?,
+        request: row.get("request")?,
+        format: row.get("format")?,
     })
 }
 
@@ -372,60 +372,48 @@ fn accept(conn: &Connection, event: &NewEvent, now: Timestamp) -> Result<Accepte
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
-         parts_sent, created_at, since, next_at, updated_at, request) \
+         parts_sent, created_at, since, next_at, updated_at, request, format) \
          VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries), \
-         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?8, ?9)",
+         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?8, ?9, ?10)",
     )?;
     for d in &event.deliveries {
-        let bodies = serde_json::to_string(&d.bodies).map_err(|e| unavailable(e.to_string()))?;
-        let (status, parts_sent) = if d.stored_only {
-            ("delivered", d.bodies.len() as i64)
-        } else {
-            ("pending", 0)
-        };
+        let row = Insert::of(d)?;
         insert.execute(params![
             event.id,
             event.route,
             d.target,
             d.rule,
-            status,
-            bodies,
-            parts_sent,
+            row.status,
+            row.bodies,
+            row.parts_sent,
             millis(now),
-            super::request_to_column(&d.request)
+            row.request,
+            FORMAT
         ])?;
     }
     Ok(Accepted::Stored)
 }
 
 fn update(conn: &Connection, id: i64, update: &Update, now: Timestamp) -> Result<(), StoreError> {
-    let now = millis(now);
-    let changed = match update {
-        Update::Progress { parts_sent } => conn.execute(
-            "UPDATE deliveries SET parts_sent = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, *parts_sent as i64, now],
-        )?,
-        Update::Delivered => conn.execute(
-            "UPDATE deliveries SET status = 'delivered', parts_sent = \
-             json_array_length(bodies), attempts = attempts + 1, updated_at = ?2, \
-             last_error = NULL WHERE id = ?1",
-            params![id, now],
-        )?,
-        Update::Retry {
-            parts_sent,
-            next_at,
-            error,
-        } => conn.execute(
-            "UPDATE deliveries SET parts_sent = ?2, attempts = attempts + 1, next_at = ?3, \
-             updated_at = ?4, last_error = ?5 WHERE id = ?1",
-            params![id, *parts_sent as i64, millis(*next_at), now, error],
-        )?,
-        Update::Dead { parts_sent, error } => conn.execute(
-            "UPDATE deliveries SET status = 'dead', parts_sent = ?2, attempts = attempts + 1, \
-             updated_at = ?3, last_error = ?4 WHERE id = ?1",
-            params![id, *parts_sent as i64, now, error],
-        )?,
-    };
+    let change = Change::of(update);
+    let changed = conn
+        .prepare_cached(
+            "UPDATE deliveries SET status = ?2, parts_sent = ?3, attempts = attempts + ?4, \
+             next_at = COALESCE(?5, next_at), updated_at = ?6, \
+             last_error = CASE WHEN ?7 THEN last_error ELSE ?8 END, \
+             last_cause = CASE WHEN ?7 THEN last_cause ELSE ?9 END WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            change.status,
+            change.parts_sent,
+            change.attempted,
+            change.next_at,
+            millis(now),
+            change.keep_error,
+            change.error,
+            change.cause
+        ])?;
     if changed == 0 {
         return Err(StoreError::NotFound(id));
     }
@@ -482,10 +470,12 @@ impl Store for SqliteStore {
                 "SELECT {COLUMNS} FROM deliveries WHERE target = ?1 AND status = 'pending' \
                  ORDER BY seq LIMIT 1"
             ))?
-            .query_row([target], delivery)
+            .query_row([target], stored)
             .optional()
         })
-        .await
+        .await?
+        .map(Stored::delivery)
+        .transpose()
     }
 
     async fn update(&self, id: i64, change: Update) -> Result<(), StoreError> {
@@ -513,10 +503,13 @@ impl Store for SqliteStore {
                 sql += &format!(" LIMIT {}", filter.limit);
             }
             let mut stmt = conn.prepare(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args), delivery)?;
-            rows.collect()
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), stored)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
         })
-        .await
+        .await?
+        .into_iter()
+        .map(Stored::delivery)
+        .collect()
     }
 
     async fn replay(&self, which: Replay) -> Result<Vec<i64>, StoreError> {
@@ -608,12 +601,13 @@ mod tests {
             let store = SqliteStore::open(&file, Clock::system()).unwrap();
             let head = store.head("t").await.unwrap().expect("the queued delivery");
             assert_eq!((head.event_id.as_str(), head.request), ("e1", None));
+            assert_eq!(head.last_cause, None);
         }
-        let version: i64 = Connection::open(&file)
+        let version: usize = Connection::open(&file)
             .unwrap()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, MIGRATIONS.len() + 1);
     }
 
     #[tokio::test]

@@ -96,6 +96,7 @@ async fn a_404_is_dead_at_once_and_a_replay_delivers_it() {
         .await;
     let error = list[0]["last_error"].as_str().unwrap_or("");
     assert!(error.starts_with("HTTP 404 Not Found"), "{error}");
+    assert_eq!(list[0]["last_cause"], "http_404");
     assert!(error.ends_with("no such webhook"), "{error}");
     assert_eq!(chat.received().len(), 1, "a 404 is not retried");
 
@@ -225,6 +226,13 @@ async fn a_slow_or_broken_target_delays_no_other() {
         "{}",
         error_of("slow")
     );
+    let cause_of = |name: &str| {
+        list.iter()
+            .find(|d| d["target"] == name && d["last_error"].is_string())
+            .map(|d| d["last_cause"].clone())
+    };
+    assert_eq!(cause_of("slow"), Some(json!("timeout")));
+    assert_eq!(cause_of("garbage"), Some(json!("io")));
     assert!(!error_of("garbage").is_empty());
     assert!(
         !error_of("garbage").contains("127.0.0.1"),

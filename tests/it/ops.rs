@@ -30,6 +30,7 @@ async fn health_metrics_and_the_admin_guard() {
         r#"hookbridge_events_total{route="t",outcome="accepted"} 1"#,
         r#"hookbridge_deliveries_total{target="chat",result="queued"} 1"#,
         r#"hookbridge_deliveries_total{target="chat",result="retried"}"#,
+        r#"hookbridge_delivery_failures_total{target="chat",cause="http_503"}"#,
         r#"hookbridge_queue_depth{target="chat"} 1"#,
         r#"hookbridge_queue_oldest_pending_seconds{target="chat"}"#,
     ] {
@@ -93,13 +94,16 @@ async fn deliveries_list_and_replay_from_the_command_line() {
     let listed = text(&list.stdout);
     assert!(list.status.success(), "{}", text(&list.stderr));
     assert!(
-        listed.contains("dead") && listed.contains("HTTP 410 Gone"),
+        listed.contains("dead") && listed.contains("http_410") && listed.contains("HTTP 410 Gone"),
         "{listed}"
     );
     let json_list = hookbridge(dir.path(), &["deliveries", "list", "--json"], None);
     let first: serde_json::Value =
         serde_json::from_str(text(&json_list.stdout).lines().next().unwrap()).unwrap();
-    assert_eq!(first["status"], "dead");
+    assert_eq!(
+        (&first["status"], &first["last_cause"]),
+        (&json!("dead"), &json!("http_410"))
+    );
 
     let replay = hookbridge(dir.path(), &["deliveries", "replay", "--all-dead"], None);
     assert_eq!(
