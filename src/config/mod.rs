@@ -17,12 +17,12 @@ use crate::yaml::{pos, Spanned, Tree};
 mod env;
 mod target;
 mod units;
-pub mod verify;
+mod verify;
 
+pub use crate::verify::Verify;
 pub use env::interpolate;
 pub use target::{default_rate, parse_rate, Rate, Retry, Target};
 pub use units::{parse_duration, parse_size};
-pub use verify::Verify;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,81 +1,10 @@
-//! The `verify:` block of a route: which signature or token check guards it.
-//! Checked here; the checks themselves run in the gateway's ingress.
+//! The `verify:` block of a route, read from YAML into [`crate::verify::Verify`], with
+//! every mistake at its line; the checks themselves run in the gateway's ingress.
 
+use crate::verify::{standard_webhooks_key, Algorithm, Preset, TokenAt, Verify, KINDS, PRESETS};
 use crate::yaml::{pos, Spanned, Tree};
 
 use super::Loader;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preset {
-    /// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body)>`
-    Github,
-    /// `X-Hub-Signature: sha256=<hex>`
-    Jira,
-    Bitbucket,
-    /// `X-Gitlab-Token: <secret>`
-    Gitlab,
-    /// `X-Chatwoot-Signature: sha256=HMAC(secret, "{X-Chatwoot-Timestamp}.{body}")`
-    Chatwoot,
-    Sentry,
-    Grafana,
-    StandardWebhooks,
-}
-
-const PRESETS: [(&str, Preset); 8] = [
-    ("github", Preset::Github),
-    ("jira", Preset::Jira),
-    ("bitbucket", Preset::Bitbucket),
-    ("gitlab", Preset::Gitlab),
-    ("chatwoot", Preset::Chatwoot),
-    ("sentry", Preset::Sentry),
-    ("grafana", Preset::Grafana),
-    ("standard-webhooks", Preset::StandardWebhooks),
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    Sha1,
-    Sha256,
-    Sha512,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenAt {
-    Header(String),
-    Query(String),
-}
-
-/// Several secrets are accepted at once so a secret can be rotated without downtime.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verify {
-    Preset {
-        preset: Preset,
-        secrets: Vec<String>,
-    },
-    Hmac {
-        header: String,
-        secrets: Vec<String>,
-        algorithm: Algorithm,
-        prefix: String,
-    },
-    Token {
-        at: TokenAt,
-        values: Vec<String>,
-    },
-}
-
-impl Verify {
-    /// Every secret came from an empty variable: nothing to check against.
-    pub fn is_off(&self) -> bool {
-        match self {
-            Verify::Preset { secrets, .. } | Verify::Hmac { secrets, .. } => secrets.is_empty(),
-            Verify::Token { values, .. } => values.is_empty(),
-        }
-    }
-}
-
-const KINDS: &str =
-    "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, standard-webhooks, hmac or token";
 
 pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
     let Tree::Map(entries) = &tree.value else {
@@ -87,28 +16,8 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
         return None;
     };
     if let Some((_, preset)) = PRESETS.iter().find(|(name, _)| name == kind) {
-        let secrets = secrets(value, loader)?;
-        if *preset == Preset::StandardWebhooks
-            && secrets
-                .iter()
-                .any(|s| crate::verify::standard_webhooks_key(s).is_none())
-        {
-            loader.error(
-                pos(value),
-                "a Standard Webhooks secret is base64, usually with a `whsec_` prefix, as the sender shows it",
-            );
-            return None;
-        }
-        return Some(Verify::Preset {
-            preset: *preset,
-            secrets,
-        });
+        return compile_preset(*preset, value, loader);
     }
-    let Tree::Map(fields) = &value.value else {
-        loader.error(pos(value), format!("`{kind}` takes a map of settings"));
-        return None;
-    };
-    let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
     let known: &[&str] = match kind.as_str() {
         "hmac" => &["header", "secret", "secrets", "algorithm", "prefix"],
         "token" => &["header", "query", "value", "values"],
@@ -120,52 +29,105 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
             return None;
         }
     };
-    if let Some((key, v)) = fields.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+    let settings = Settings::read(kind, known, value, loader)?;
+    if kind == "token" {
+        compile_token(&settings, loader)
+    } else {
+        compile_hmac(&settings, loader)
+    }
+}
+
+fn compile_preset(preset: Preset, value: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
+    let secrets = secrets(value, loader)?;
+    if preset == Preset::StandardWebhooks
+        && secrets.iter().any(|s| standard_webhooks_key(s).is_none())
+    {
         loader.error(
-            pos(v),
-            format!(
-                "`{key}` is not a `{kind}` setting: use {}",
-                known.join(", ")
-            ),
+            pos(value),
+            "a Standard Webhooks secret is base64, usually with a `whsec_` prefix, as the sender shows it",
         );
         return None;
     }
-    let (one, many) = if kind == "hmac" {
-        ("secret", "secrets")
-    } else {
-        ("value", "values")
-    };
-    let Some(secret_node) = get(one).or_else(|| get(many)) else {
-        loader.error(pos(value), format!("`{kind}` needs `{one}` (or `{many}`)"));
-        return None;
-    };
-    let secret_list = secrets(secret_node, loader)?;
-    if kind == "token" {
-        let at = match (get("header"), get("query")) {
-            (Some(h), None) => TokenAt::Header(loader.string(h)?),
-            (None, Some(q)) => TokenAt::Query(loader.string(q)?),
-            _ => {
-                loader.error(
-                    pos(value),
-                    "`token` needs exactly one of `header` or `query`",
-                );
-                return None;
-            }
+    Some(Verify::Preset { preset, secrets })
+}
+
+/// An `hmac` or `token` block's settings, each known, with its secrets read.
+struct Settings<'t> {
+    block: &'t Spanned<Tree>,
+    fields: &'t [(String, Spanned<Tree>)],
+    secrets: Vec<String>,
+}
+
+impl<'t> Settings<'t> {
+    fn read(
+        kind: &str,
+        known: &[&str],
+        block: &'t Spanned<Tree>,
+        loader: &mut Loader,
+    ) -> Option<Self> {
+        let Tree::Map(fields) = &block.value else {
+            loader.error(pos(block), format!("`{kind}` takes a map of settings"));
+            return None;
         };
-        return Some(Verify::Token {
-            at,
-            values: secret_list,
-        });
+        if let Some((key, v)) = fields.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+            let known = known.join(", ");
+            loader.error(
+                pos(v),
+                format!("`{key}` is not a `{kind}` setting: use {known}"),
+            );
+            return None;
+        }
+        let (one, many) = if kind == "hmac" {
+            ("secret", "secrets")
+        } else {
+            ("value", "values")
+        };
+        let mut settings = Self {
+            block,
+            fields,
+            secrets: Vec::new(),
+        };
+        let Some(node) = settings.get(one).or_else(|| settings.get(many)) else {
+            loader.error(pos(block), format!("`{kind}` needs `{one}` (or `{many}`)"));
+            return None;
+        };
+        settings.secrets = secrets(node, loader)?;
+        Some(settings)
     }
-    let Some(header) = get("header") else {
+
+    fn get(&self, key: &str) -> Option<&'t Spanned<Tree>> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+fn compile_token(settings: &Settings, loader: &mut Loader) -> Option<Verify> {
+    let at = match (settings.get("header"), settings.get("query")) {
+        (Some(h), None) => TokenAt::Header(loader.string(h)?),
+        (None, Some(q)) => TokenAt::Query(loader.string(q)?),
+        _ => {
+            loader.error(
+                pos(settings.block),
+                "`token` needs exactly one of `header` or `query`",
+            );
+            return None;
+        }
+    };
+    Some(Verify::Token {
+        at,
+        values: settings.secrets.clone(),
+    })
+}
+
+fn compile_hmac(settings: &Settings, loader: &mut Loader) -> Option<Verify> {
+    let Some(header) = settings.get("header") else {
         loader.error(
-            pos(value),
+            pos(settings.block),
             "`hmac` needs `header`, the header that carries the signature",
         );
         return None;
     };
     let header = loader.string(header)?;
-    let algorithm = match get("algorithm") {
+    let algorithm = match settings.get("algorithm") {
         None => Algorithm::Sha256,
         Some(node) => match loader.string(node)?.as_str() {
             "sha1" => Algorithm::Sha1,
@@ -180,13 +142,13 @@ pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verif
             }
         },
     };
-    let prefix = match get("prefix") {
+    let prefix = match settings.get("prefix") {
         Some(p) => loader.string(p)?,
         None => String::new(),
     };
     Some(Verify::Hmac {
         header,
-        secrets: secret_list,
+        secrets: settings.secrets.clone(),
         algorithm,
         prefix,
     })

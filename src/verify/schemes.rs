@@ -1,0 +1,292 @@
+//! Each scheme's reading of a request: which headers carry what, what is signed, and
+//! the constant-time comparison that decides.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512};
+use subtle::ConstantTimeEq;
+
+use super::{Algorithm, Preset, Rejected, TokenAt, Verify, REPLAY_WINDOW};
+
+/// The request as each scheme reads it.
+pub(super) struct Request<'a> {
+    pub headers: &'a ::http::HeaderMap,
+    pub query: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+pub(super) const GITHUB_SIGNATURE: &str = "X-Hub-Signature-256";
+pub(super) const WEBSUB_SIGNATURE: &str = "X-Hub-Signature";
+pub(super) const GITLAB_TOKEN: &str = "X-Gitlab-Token";
+pub(super) const CHATWOOT_SIGNATURE: &str = "X-Chatwoot-Signature";
+pub(super) const CHATWOOT_TIMESTAMP: &str = "X-Chatwoot-Timestamp";
+pub(super) const SENTRY_SIGNATURE: &str = "Sentry-Hook-Signature";
+/// Grafana's documented default first; the second is what grafana/alerting's `http/hmac.go`
+/// actually sends when the contact point's "Header" field is left empty.
+pub(super) const GRAFANA_SIGNATURE: [&str; 2] =
+    ["X-Grafana-Alerting-Signature", "X-Grafana-Alert-Signature"];
+/// Grafana has no default timestamp header: the contact point names it. These are the names
+/// its provisioning docs and Terraform provider use; a timestamp sent under another name is
+/// not seen, and the signature (which then covers `"{timestamp}:{body}"`) fails to match.
+pub(super) const GRAFANA_TIMESTAMP: [&str; 2] = [
+    "X-Grafana-Alerting-Signature-Timestamp",
+    "X-Grafana-Alerting-Timestamp",
+];
+pub(super) const WEBHOOK_ID: &str = "webhook-id";
+pub(super) const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+pub(super) const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+
+pub(super) fn check(verify: &Verify, request: &Request, now: Timestamp) -> Result<(), Rejected> {
+    match verify {
+        Verify::Preset { preset, secrets } => check_preset(*preset, secrets, request, now),
+        Verify::Hmac {
+            header,
+            secrets,
+            algorithm,
+            prefix,
+        } => {
+            let signature = hex_digest(header, required(request, header)?, prefix, *algorithm)?;
+            signed_by_any(*algorithm, secrets, &[request.body], &[signature])
+        }
+        Verify::Token {
+            at: TokenAt::Header(name),
+            values,
+        } => token_matches(required(request, name)?, values),
+        Verify::Token {
+            at: TokenAt::Query(name),
+            values,
+        } => {
+            let query = request.query.unwrap_or_default().as_bytes();
+            let presented = form_urlencoded::parse(query)
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value)
+                .ok_or_else(|| Rejected::MissingQuery(name.clone()))?;
+            token_matches(&presented, values)
+        }
+    }
+}
+
+fn check_preset(
+    preset: Preset,
+    secrets: &[String],
+    request: &Request,
+    now: Timestamp,
+) -> Result<(), Rejected> {
+    use Algorithm::Sha256;
+    let body = request.body;
+    let body_hex = |header: &str, prefix: &str| {
+        let signature = hex_digest(header, required(request, header)?, prefix, Sha256)?;
+        signed_by_any(Sha256, secrets, &[body], &[signature])
+    };
+    match preset {
+        Preset::Github => body_hex(GITHUB_SIGNATURE, "sha256="),
+        // Atlassian and Bitbucket document only sha256 in WebSub's `method=hex` form; GitHub's
+        // legacy `sha1=` would need an `hmac:` block with `algorithm: sha1`.
+        Preset::Jira | Preset::Bitbucket => body_hex(WEBSUB_SIGNATURE, "sha256="),
+        Preset::Sentry => body_hex(SENTRY_SIGNATURE, ""),
+        Preset::Gitlab => token_matches(required(request, GITLAB_TOKEN)?, secrets),
+        Preset::Chatwoot => {
+            let value = required(request, CHATWOOT_SIGNATURE)?;
+            let signature = hex_digest(CHATWOOT_SIGNATURE, value, "sha256=", Sha256)?;
+            let timestamp = required(request, CHATWOOT_TIMESTAMP)?;
+            fresh(CHATWOOT_TIMESTAMP, timestamp, now)?;
+            let signed = format!("{timestamp}.");
+            signed_by_any(Sha256, secrets, &[signed.as_bytes(), body], &[signature])
+        }
+        Preset::Grafana => {
+            let (header, value) = first_of(request, &GRAFANA_SIGNATURE)?
+                .ok_or_else(|| Rejected::MissingHeader(GRAFANA_SIGNATURE[0].into()))?;
+            let signature = hex_digest(header, value, "", Sha256)?;
+            // A timestamp cannot be stripped to dodge the window: Grafana then signed
+            // "{timestamp}:{body}", so the body alone does not verify.
+            match first_of(request, &GRAFANA_TIMESTAMP)? {
+                Some((header, timestamp)) => {
+                    fresh(header, timestamp, now)?;
+                    let signed = format!("{timestamp}:");
+                    signed_by_any(Sha256, secrets, &[signed.as_bytes(), body], &[signature])
+                }
+                None => signed_by_any(Sha256, secrets, &[body], &[signature]),
+            }
+        }
+        Preset::StandardWebhooks => standard_webhooks(secrets, request, now),
+    }
+}
+
+/// The Standard Webhooks spec: `webhook-signature` is a space-separated list of
+/// `version,base64` entries (several during the sender's own key rotation); only `v1`
+/// (HMAC-SHA256) is ours to check, `v1a` (ed25519) and unknown versions are skipped.
+fn standard_webhooks(
+    secrets: &[String],
+    request: &Request,
+    now: Timestamp,
+) -> Result<(), Rejected> {
+    let id = required(request, WEBHOOK_ID)?;
+    let timestamp = required(request, WEBHOOK_TIMESTAMP)?;
+    let list = required(request, WEBHOOK_SIGNATURE)?;
+    let v1: Vec<&str> = list
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .collect();
+    if v1.is_empty() {
+        return Err(Rejected::NoV1Signature);
+    }
+    let signatures: Vec<Vec<u8>> = v1.iter().filter_map(|s| BASE64.decode(s).ok()).collect();
+    if signatures.is_empty() {
+        return Err(Rejected::NotBase64(WEBHOOK_SIGNATURE.into()));
+    }
+    fresh(WEBHOOK_TIMESTAMP, timestamp, now)?;
+    let keys: Vec<Vec<u8>> = secrets
+        .iter()
+        .filter_map(|s| standard_webhooks_key(s))
+        .collect();
+    if keys.is_empty() {
+        return Err(Rejected::UnusableSecret);
+    }
+    let signed = format!("{id}.{timestamp}.");
+    let message = [signed.as_bytes(), request.body];
+    signed_by_any(Algorithm::Sha256, &keys, &message, &signatures)
+}
+
+/// The HMAC key a Standard Webhooks secret stands for: base64 after an optional `whsec_`
+/// (the reference libraries base64-decode with or without the prefix; the raw text is never
+/// the key). `None` if it is not base64, which config checks may also use.
+pub fn standard_webhooks_key(secret: &str) -> Option<Vec<u8>> {
+    BASE64
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()
+}
+
+/// Whether any key's HMAC over the concatenated `message` parts equals any `signatures`.
+fn signed_by_any<K: AsRef<[u8]>>(
+    algorithm: Algorithm,
+    keys: &[K],
+    message: &[&[u8]],
+    signatures: &[Vec<u8>],
+) -> Result<(), Rejected> {
+    let verifies = |key: &K, signature: &Vec<u8>| match algorithm {
+        Algorithm::Sha1 => hmac_verifies::<Hmac<Sha1>>(key.as_ref(), message, signature),
+        Algorithm::Sha256 => hmac_verifies::<Hmac<Sha256>>(key.as_ref(), message, signature),
+        Algorithm::Sha512 => hmac_verifies::<Hmac<Sha512>>(key.as_ref(), message, signature),
+    };
+    if keys
+        .iter()
+        .any(|k| signatures.iter().any(|s| verifies(k, s)))
+    {
+        Ok(())
+    } else {
+        Err(Rejected::SignatureMismatch)
+    }
+}
+
+/// `verify_slice` compares in constant time, so timing reveals nothing of the expected MAC.
+fn hmac_verifies<M: Mac + hmac::digest::KeyInit>(
+    key: &[u8],
+    message: &[&[u8]],
+    signature: &[u8],
+) -> bool {
+    // HMAC accepts keys of any length, so this never fails; treat it as a mismatch if it did.
+    let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
+        return false;
+    };
+    for part in message {
+        mac.update(part);
+    }
+    mac.verify_slice(signature).is_ok()
+}
+
+/// Compares digests of the token and each value, so neither the time taken nor an early exit
+/// on a length difference tells the sender anything about a configured value; every value is
+/// compared, so nor does which one matched.
+fn token_matches(presented: &str, values: &[String]) -> Result<(), Rejected> {
+    let presented = Sha256::digest(presented.as_bytes());
+    let matched = values.iter().fold(subtle::Choice::from(0), |found, value| {
+        found | presented.ct_eq(&Sha256::digest(value.as_bytes()))
+    });
+    if bool::from(matched) {
+        Ok(())
+    } else {
+        Err(Rejected::TokenMismatch)
+    }
+}
+
+/// The digest in `value` (from `header`), after `prefix`. Hex case is not significant: what
+/// is compared is the decoded bytes, so accepting `757107EA…` for `757107ea…` (as the
+/// corpus's uppercase vector leaves to us) weakens nothing and spares senders whose hex
+/// encoder is uppercase.
+fn hex_digest(
+    header: &str,
+    value: &str,
+    prefix: &str,
+    algorithm: Algorithm,
+) -> Result<Vec<u8>, Rejected> {
+    let digits = value
+        .strip_prefix(prefix)
+        .ok_or_else(|| Rejected::MissingPrefix {
+            header: header.into(),
+            prefix: prefix.into(),
+        })?;
+    let digest = hex::decode(digits).map_err(|_| Rejected::NotHex(header.into()))?;
+    let (name, expected) = match algorithm {
+        Algorithm::Sha1 => ("SHA1", 20),
+        Algorithm::Sha256 => ("SHA256", 32),
+        Algorithm::Sha512 => ("SHA512", 64),
+    };
+    if digest.len() != expected {
+        return Err(Rejected::WrongLength {
+            header: header.into(),
+            algorithm: name,
+            found: digest.len(),
+            expected,
+        });
+    }
+    Ok(digest)
+}
+
+/// Digits only: `str::parse` would also take `+300`, a form no sender produces, and the
+/// timestamp text is signed as received.
+fn fresh(header: &str, value: &str, now: Timestamp) -> Result<(), Rejected> {
+    let not_timestamp = || Rejected::NotTimestamp(header.into());
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_timestamp());
+    }
+    let sent: i64 = value.parse().map_err(|_| not_timestamp())?;
+    let age = i128::from(now.as_second()) - i128::from(sent);
+    let window = REPLAY_WINDOW.as_secs();
+    let seconds = |n: i128| u64::try_from(n).unwrap_or(u64::MAX);
+    if age > i128::from(window) {
+        Err(Rejected::Stale {
+            age: seconds(age),
+            window,
+        })
+    } else if -age > i128::from(window) {
+        Err(Rejected::Future {
+            ahead: seconds(-age),
+            window,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn required<'r>(request: &'r Request, header: &str) -> Result<&'r str, Rejected> {
+    first_of(request, &[header])?
+        .map(|(_, value)| value)
+        .ok_or_else(|| Rejected::MissingHeader(header.into()))
+}
+
+/// The first of `names` present, with its value as text.
+fn first_of<'r, 'n>(
+    request: &'r Request,
+    names: &[&'n str],
+) -> Result<Option<(&'n str, &'r str)>, Rejected> {
+    for &name in names {
+        if let Some(value) = request.headers.get(name) {
+            let text = value.to_str().map_err(|_| Rejected::NotText(name.into()))?;
+            return Ok(Some((name, text)));
+        }
+    }
+    Ok(None)
+}
