@@ -238,31 +238,7 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
     let default_body = server
         .as_ref()
         .map_or(Server::default().max_body, |s| s.max_body);
-    let mut mappings: BTreeMap<PathBuf, Option<Arc<Mapping>>> = BTreeMap::new();
-    let routes: BTreeMap<String, Option<Route>> = raw
-        .routes
-        .iter()
-        .map(|(name, r)| {
-            (
-                name.clone(),
-                compile_route(
-                    name,
-                    r,
-                    &raw.targets,
-                    base,
-                    default_body,
-                    &mut mappings,
-                    loader,
-                ),
-            )
-        })
-        .collect();
-    if raw.routes.is_empty() {
-        loader.warning(
-            Pos::new(1, 1),
-            "no `routes`: the gateway will answer 404 to every hook",
-        );
-    }
+    let routes = compile_routes(&raw, base, default_body, loader);
     let targets = targets
         .into_iter()
         .map(|(n, t)| t.map(|t| (n, t)))
@@ -280,6 +256,39 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         targets: targets?,
         routes: routes?,
     })
+}
+
+/// Each route, with the mapping files they name loaded once however many share one.
+fn compile_routes(
+    raw: &RawConfig,
+    base: &Path,
+    default_body: usize,
+    loader: &mut Loader,
+) -> BTreeMap<String, Option<Route>> {
+    let mut mappings: BTreeMap<PathBuf, Option<Arc<Mapping>>> = BTreeMap::new();
+    let routes = raw
+        .routes
+        .iter()
+        .map(|(name, r)| {
+            let route = compile_route(
+                name,
+                r,
+                &raw.targets,
+                base,
+                default_body,
+                &mut mappings,
+                loader,
+            );
+            (name.clone(), route)
+        })
+        .collect();
+    if raw.routes.is_empty() {
+        loader.warning(
+            Pos::new(1, 1),
+            "no `routes`: the gateway will answer 404 to every hook",
+        );
+    }
+    routes
 }
 
 /// A top-level setting, interpolated, or its default; with where it stands.
@@ -344,29 +353,7 @@ fn compile_route(
     loader: &mut Loader,
 ) -> Option<Route> {
     let r = &raw.value;
-    let mut ok = true;
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        loader.error(pos(raw), format!("route name `{name}` must be letters, digits, `-` or `_`: it is the URL path /hooks/{name}"));
-        ok = false;
-    }
-    for t in &r.targets.value {
-        if !targets.contains_key(&t.value) {
-            let known: Vec<_> = targets.keys().map(String::as_str).collect();
-            loader.error(
-                pos(t),
-                format!(
-                    "route `{name}` names target `{}`, which is not under `targets` (targets: {})",
-                    t.value,
-                    known.join(", ")
-                ),
-            );
-            ok = false;
-        }
-    }
+    let mut ok = route_names_check(name, raw, targets, loader);
     if r.mappings.value.is_empty() {
         loader.error(
             pos(&r.mappings),
@@ -395,6 +382,39 @@ fn compile_route(
         },
         max_body: max_body?.unwrap_or(default_body),
     })
+}
+
+/// The route's own name is a URL path segment, and the targets it names exist.
+fn route_names_check(
+    name: &str,
+    raw: &Spanned<RawRoute>,
+    targets: &BTreeMap<String, Spanned<target::RawTarget>>,
+    loader: &mut Loader,
+) -> bool {
+    let mut ok = true;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        loader.error(pos(raw), format!("route name `{name}` must be letters, digits, `-` or `_`: it is the URL path /hooks/{name}"));
+        ok = false;
+    }
+    for t in &raw.value.targets.value {
+        if !targets.contains_key(&t.value) {
+            let known: Vec<_> = targets.keys().map(String::as_str).collect();
+            loader.error(
+                pos(t),
+                format!(
+                    "route `{name}` names target `{}`, which is not under `targets` (targets: {})",
+                    t.value,
+                    known.join(", ")
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok
 }
 
 /// Each mapping file is compiled once, however many routes name it.

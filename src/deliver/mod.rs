@@ -208,33 +208,11 @@ impl Worker {
                 self.clock.now(),
                 fastrand::f64(),
             );
-            match verdict {
-                Verdict::Delivered => parts_sent += 1,
-                Verdict::Retry { at, cause, error } => {
-                    tracing::warn!(%cause, %error, attempt = delivery.attempts + 1, next_at = %at, "delivery failed; will retry");
-                    self.metrics.delivery(&self.name, DeliveryResult::Retried);
-                    self.metrics.failure(&self.name, cause);
-                    let update = Update::Retry {
-                        parts_sent,
-                        next_at: at,
-                        cause,
-                        error,
-                    };
-                    self.record(delivery.id, update).await;
-                    return;
-                }
-                Verdict::Dead { cause, error } => {
-                    tracing::error!(%cause, %error, "delivery is dead; replay it once the cause is fixed");
-                    self.metrics.delivery(&self.name, DeliveryResult::Dead);
-                    self.metrics.failure(&self.name, cause);
-                    let update = Update::Dead {
-                        parts_sent,
-                        cause,
-                        error,
-                    };
-                    self.record(delivery.id, update).await;
-                    return;
-                }
+            if verdict == Verdict::Delivered {
+                parts_sent += 1;
+            } else {
+                self.record_failure(&delivery, parts_sent, verdict).await;
+                return;
             }
         }
         let delivered = Update::Delivered {
@@ -247,6 +225,36 @@ impl Worker {
                 .delivered_after(&self.name, latency.as_secs_f64().max(0.0));
             tracing::info!(parts = delivery.bodies.len(), "delivered");
         }
+    }
+
+    /// Logs, counts and stores a failed attempt's verdict.
+    async fn record_failure(&self, delivery: &Delivery, parts_sent: usize, verdict: Verdict) {
+        let update = match verdict {
+            Verdict::Delivered => return,
+            Verdict::Retry { at, cause, error } => {
+                tracing::warn!(%cause, %error, attempt = delivery.attempts + 1, next_at = %at, "delivery failed; will retry");
+                self.metrics.delivery(&self.name, DeliveryResult::Retried);
+                Update::Retry {
+                    parts_sent,
+                    next_at: at,
+                    cause,
+                    error,
+                }
+            }
+            Verdict::Dead { cause, error } => {
+                tracing::error!(%cause, %error, "delivery is dead; replay it once the cause is fixed");
+                self.metrics.delivery(&self.name, DeliveryResult::Dead);
+                Update::Dead {
+                    parts_sent,
+                    cause,
+                    error,
+                }
+            }
+        };
+        if let Update::Retry { cause, .. } | Update::Dead { cause, .. } = &update {
+            self.metrics.failure(&self.name, *cause);
+        }
+        self.record(delivery.id, update).await;
     }
 
     /// Waits until the target may be sent to again, by the slot kept in the store so

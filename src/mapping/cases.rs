@@ -172,9 +172,14 @@ impl Expect {
             };
             problems.push(what.to_string());
         }
-        let Outcome::Message(m) = outcome else {
-            return problems;
-        };
+        if let Outcome::Message(m) = outcome {
+            self.check_message(m, &mut problems);
+        }
+        problems
+    }
+
+    /// What the message itself must say.
+    fn check_message(&self, m: &Message, problems: &mut Vec<String>) {
         let thread = m.thread.clone().unwrap_or_default();
         let exact = [
             ("text", &self.text, &m.text),
@@ -207,7 +212,6 @@ impl Expect {
                 problems.push(format!("card has no value containing {needle:?}"));
             }
         }
-        problems
     }
 }
 

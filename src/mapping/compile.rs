@@ -135,17 +135,9 @@ pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Map
         .map(|case| super::cases::compile(case, base, &rules, &mut ctx))
         .collect();
     let cases = cases.into_iter().collect::<Option<Vec<_>>>();
-    for rule in raw.rules.value.iter().filter(|_| ok && cases.is_some()) {
-        let name = &rule.value.name.value;
-        let tested = cases
-            .iter()
-            .flatten()
-            .any(|c| c.expect.rule.as_deref() == Some(name.as_str()));
-        if !tested {
-            let message = format!("rule `{name}` has no test case: add one under `tests:` with `expect: {{rule: {name}}}`");
-            ctx.report
-                .diags
-                .warning(file, pos(&rule.value.name), message);
+    if ok {
+        if let Some(cases) = &cases {
+            warn_untested(&raw, cases, &mut ctx);
         }
     }
     let text = |s: &Option<Spanned<String>>| s.as_ref().map(|s| s.value.clone());
@@ -160,6 +152,23 @@ pub fn compile(file: &Path, source: &str, diags: &mut Diagnostics) -> Option<Map
         cases: cases?,
     })
     .filter(|_| ok)
+}
+
+/// A rule no test case expects: its output is unchecked until one does.
+fn warn_untested(raw: &RawMapping, cases: &[Case], ctx: &mut Ctx) {
+    for rule in &raw.rules.value {
+        let name = &rule.value.name.value;
+        let tested = cases
+            .iter()
+            .any(|c| c.expect.rule.as_deref() == Some(name.as_str()));
+        if !tested {
+            let message = format!("rule `{name}` has no test case: add one under `tests:` with `expect: {{rule: {name}}}`");
+            let file = ctx.report.file;
+            ctx.report
+                .diags
+                .warning(file, pos(&rule.value.name), message);
+        }
+    }
 }
 
 fn title_case(word: &str) -> String {

@@ -125,6 +125,16 @@ pub fn compile(raw: &Spanned<RawCondition>, ctx: &mut Ctx) -> Option<Condition> 
             return None;
         }
     };
+    compile_test(c, subject, ctx, at)
+}
+
+/// What a `path` or `header` condition tests its subject for.
+fn compile_test(
+    c: &RawCondition,
+    subject: Subject,
+    ctx: &mut Ctx,
+    at: crate::diagnostic::Pos,
+) -> Option<Condition> {
     if let Some(wanted) = &c.exists {
         let alone = [c.equals.is_some(), c.one_of.is_some(), c.matches.is_some()]
             .iter()

@@ -157,82 +157,84 @@ fn convert_line(out: &mut String, line: &str, dialect: &Dialect) {
 /// Rewrites emphasis marks, links and escapes in one left-to-right pass; anything it
 /// does not recognise is copied as it stands.
 fn convert_inline(out: &mut String, text: &str, dialect: &Dialect) {
-    let bytes = text.as_bytes();
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
         let c = rest.chars().next().unwrap_or('\0');
-        match c {
-            '\\' => {
-                let next = rest[1..].chars().next();
-                match next {
-                    Some(n) if n.is_ascii_punctuation() => {
-                        push_text(out, &rest[1..1 + n.len_utf8()], dialect);
-                        i += 1 + n.len_utf8();
-                    }
-                    _ => {
-                        out.push('\\');
-                        i += 1;
-                    }
-                }
-            }
-            '`' => {
-                let close = rest[1..].find('`').map(|p| p + 1);
-                match close {
-                    Some(end) => {
-                        let code = &rest[1..end];
-                        let tick = if dialect.keep_code { "`" } else { "" };
-                        out.push_str(tick);
-                        push_text(out, code, dialect);
-                        out.push_str(tick);
-                        i += end + 1;
-                    }
-                    None => {
-                        out.push('`');
-                        i += 1;
-                    }
-                }
-            }
+        i += match c {
+            '\\' => escaped(out, rest, dialect),
+            '`' => code_span(out, rest, dialect),
             '[' | '!' => match parse_link(rest) {
                 Some(link) => {
                     emit_link(out, &link, dialect);
-                    i += link.len;
+                    link.len
                 }
                 None => {
                     out.push(c);
-                    i += 1;
+                    1
                 }
             },
-            '*' | '_' => {
-                let run = bytes[i..].iter().take_while(|b| **b == c as u8).count();
-                let mark = if run >= 2 {
-                    dialect.bold
-                } else {
-                    dialect.italic
-                };
-                // Underscores inside words (snake_case) are not emphasis in CommonMark.
-                let inside_word = c == '_'
-                    && i > 0
-                    && bytes[i - 1].is_ascii_alphanumeric()
-                    && bytes
-                        .get(i + run)
-                        .is_some_and(|b| b.is_ascii_alphanumeric());
-                if inside_word {
-                    out.push_str(&rest[..run]);
-                } else {
-                    out.push_str(mark);
-                    if run > 2 {
-                        out.push_str(dialect.italic);
-                    }
-                }
-                i += run;
-            }
+            '*' | '_' => emphasis(out, text, i, c as u8, dialect),
             _ => {
                 push_text(out, &rest[..c.len_utf8()], dialect);
-                i += c.len_utf8();
+                c.len_utf8()
             }
+        };
+    }
+}
+
+/// `\*` and the like: the character itself, as text. Returns the bytes consumed.
+fn escaped(out: &mut String, rest: &str, dialect: &Dialect) -> usize {
+    match rest[1..].chars().next() {
+        Some(n) if n.is_ascii_punctuation() => {
+            push_text(out, &rest[1..1 + n.len_utf8()], dialect);
+            1 + n.len_utf8()
+        }
+        _ => {
+            out.push('\\');
+            1
         }
     }
+}
+
+/// `` `code` ``, kept as code where the dialect has it. Returns the bytes consumed.
+fn code_span(out: &mut String, rest: &str, dialect: &Dialect) -> usize {
+    let Some(end) = rest[1..].find('`').map(|p| p + 1) else {
+        out.push('`');
+        return 1;
+    };
+    let tick = if dialect.keep_code { "`" } else { "" };
+    out.push_str(tick);
+    push_text(out, &rest[1..end], dialect);
+    out.push_str(tick);
+    end + 1
+}
+
+/// A run of `*` or `_` at byte `i` of `text` as the dialect's bold or italic.
+/// Returns the bytes consumed.
+fn emphasis(out: &mut String, text: &str, i: usize, mark: u8, dialect: &Dialect) -> usize {
+    let bytes = text.as_bytes();
+    let run = bytes[i..].iter().take_while(|b| **b == mark).count();
+    // Underscores inside words (snake_case) are not emphasis in CommonMark.
+    let inside_word = mark == b'_'
+        && i > 0
+        && bytes[i - 1].is_ascii_alphanumeric()
+        && bytes
+            .get(i + run)
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if inside_word {
+        out.push_str(&text[i..i + run]);
+    } else {
+        out.push_str(if run >= 2 {
+            dialect.bold
+        } else {
+            dialect.italic
+        });
+        if run > 2 {
+            out.push_str(dialect.italic);
+        }
+    }
+    run
 }
 
 struct Link<'a> {

@@ -16,11 +16,11 @@ use crate::clock::Clock;
 use crate::config;
 pub use crate::http::{Cause, Request};
 
-#[cfg(test)]
-mod behaviour;
 mod postgres;
 mod rows;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -140,6 +140,51 @@ fn delivery(row: &Row) -> Result<Delivery, StoreError> {
     .delivery()
 }
 
+/// Claims the event's delivery id on its route; `Some(original event)` when a claim
+/// within the dedup window stands.
+async fn claim(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &NewEvent,
+    key: &str,
+    at: jiff::Timestamp,
+) -> Result<Option<String>, StoreError> {
+    // Two replicas taking the same delivery id at once: the row lock makes
+    // one of them wait and then see the other's row.
+    let claim = tx
+        .prepare_cached(
+            "INSERT INTO seen (route, key, event_id, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (route, key) DO UPDATE SET event_id = EXCLUDED.event_id, at = EXCLUDED.at \
+             WHERE seen.at < $5 RETURNING event_id",
+        )
+        .await
+        .map_err(unavailable)?;
+    let claimed = tx
+        .query_opt(
+            &claim,
+            &[
+                &event.route,
+                &key,
+                &event.id,
+                &millis(at),
+                &millis(at - DEDUP_WINDOW),
+            ],
+        )
+        .await
+        .map_err(unavailable)?;
+    if claimed.is_none() {
+        let original: String = tx
+            .query_one(
+                "SELECT event_id FROM seen WHERE route = $1 AND key = $2",
+                &[&event.route, &key],
+            )
+            .await
+            .map_err(unavailable)?
+            .get(0);
+        return Ok(Some(original));
+    }
+    Ok(None)
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn accept(&self, event: NewEvent) -> Result<Accepted, StoreError> {
@@ -148,38 +193,7 @@ impl Store for PostgresStore {
         let at = self.clock.now();
         let now = millis(at);
         if let Some(key) = &event.dedup_key {
-            // Two replicas taking the same delivery id at once: the row lock makes
-            // one of them wait and then see the other's row.
-            let claim = tx
-                .prepare_cached(
-                    "INSERT INTO seen (route, key, event_id, at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (route, key) DO UPDATE SET event_id = EXCLUDED.event_id, at = EXCLUDED.at \
-                     WHERE seen.at < $5 RETURNING event_id",
-                )
-                .await
-                .map_err(unavailable)?;
-            let claimed = tx
-                .query_opt(
-                    &claim,
-                    &[
-                        &event.route,
-                        key,
-                        &event.id,
-                        &now,
-                        &millis(at - DEDUP_WINDOW),
-                    ],
-                )
-                .await
-                .map_err(unavailable)?;
-            if claimed.is_none() {
-                let original: String = tx
-                    .query_one(
-                        "SELECT event_id FROM seen WHERE route = $1 AND key = $2",
-                        &[&event.route, key],
-                    )
-                    .await
-                    .map_err(unavailable)?
-                    .get(0);
+            if let Some(original) = claim(&tx, &event, key, at).await? {
                 return Ok(Accepted::Duplicate { original });
             }
         }
@@ -469,7 +483,7 @@ mod tests {
     async fn behaves_as_a_store() {
         let (url, name) = fresh_database().await;
         let store = PostgresStore::open(&url, Clock::system()).await.unwrap();
-        crate::store::behaviour::behaves(&store).await;
+        crate::store::tests::behaves(&store).await;
         // A second replica starting on the same database migrates nothing twice.
         PostgresStore::open(&url, Clock::system()).await.unwrap();
         drop(store);

@@ -53,6 +53,47 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     .collect()
 }
 
+fn fields_size(fields: &[(String, String)]) -> usize {
+    fields
+        .iter()
+        .map(|(n, v)| Measure::Chars.of(n) + Measure::Chars.of(v))
+        .sum()
+}
+
+/// The card's facts as embed fields (name, value) within `budget` characters and
+/// Discord's count: the trailing ones give way to a last field counting them.
+fn fields_within(outline: &Outline, budget: usize) -> Vec<(String, String)> {
+    let or_blank = |text: String| {
+        if text.trim().is_empty() {
+            BLANK.to_string()
+        } else {
+            text
+        }
+    };
+    let mut fields: Vec<(String, String)> = outline
+        .facts()
+        .map(|f| {
+            let value = markdown::guard_mentions(&markdown::escape(&f.value));
+            (
+                split::clip(&or_blank(f.title.clone()), FIELD_NAME_CHARS, Measure::Chars),
+                split::clip(&or_blank(value), FIELD_VALUE_CHARS, Measure::Chars),
+            )
+        })
+        .collect();
+    let note_size = Measure::Chars.of(&more(fields.len(), "field")) + 1;
+    if fields.len() > MAX_FIELDS || fields_size(&fields) > budget {
+        let total = fields.len();
+        fields.truncate(MAX_FIELDS - 1);
+        while !fields.is_empty() && fields_size(&fields) + note_size > budget {
+            fields.pop();
+        }
+        if fields_size(&fields) + note_size <= budget {
+            fields.push((BLANK.to_string(), more(total - fields.len(), "field")));
+        }
+    }
+    fields
+}
+
 /// The card as one embed within `budget` characters: trailing fields give way first
 /// (counted in a last field), then the description is trimmed.
 fn embed(outline: &Outline, message: &Message, budget: usize) -> Value {
@@ -66,46 +107,10 @@ fn embed(outline: &Outline, message: &Message, budget: usize) -> Value {
     if let Some(link) = outline.links.first() {
         out.insert("url".into(), link.url.clone().into());
     }
-    let mut fields: Vec<(String, String)> = outline
-        .facts()
-        .map(|f| {
-            let name = if f.title.trim().is_empty() {
-                BLANK.to_string()
-            } else {
-                f.title.clone()
-            };
-            let value = markdown::guard_mentions(&markdown::escape(&f.value));
-            let value = if value.trim().is_empty() {
-                BLANK.to_string()
-            } else {
-                value
-            };
-            (
-                split::clip(&name, FIELD_NAME_CHARS, Measure::Chars),
-                split::clip(&value, FIELD_VALUE_CHARS, Measure::Chars),
-            )
-        })
-        .collect();
-    let size = |fields: &[(String, String)]| -> usize {
-        fields
-            .iter()
-            .map(|(n, v)| Measure::Chars.of(n) + Measure::Chars.of(v))
-            .sum()
-    };
-    let note_size = Measure::Chars.of(&more(fields.len(), "field")) + 1;
     let fields_budget = budget.saturating_sub(Measure::Chars.of(&title) + 1);
-    if fields.len() > MAX_FIELDS || size(&fields) > fields_budget {
-        let total = fields.len();
-        fields.truncate(MAX_FIELDS - 1);
-        while !fields.is_empty() && size(&fields) + note_size > fields_budget {
-            fields.pop();
-        }
-        if size(&fields) + note_size <= fields_budget {
-            fields.push((BLANK.to_string(), more(total - fields.len(), "field")));
-        }
-    }
+    let fields = fields_within(outline, fields_budget);
     let room = fields_budget
-        .saturating_sub(size(&fields))
+        .saturating_sub(fields_size(&fields))
         .min(DESCRIPTION_CHARS);
     // Below this, not even "…and 9999 more lines" fits: better no description.
     if room >= 64 {

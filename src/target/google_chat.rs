@@ -58,7 +58,8 @@ fn html(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn card_v2(outline: &Outline, title: &str, budget: usize) -> Value {
+/// The card's blocks as Chat widgets, in order.
+fn widgets(outline: &Outline) -> Vec<Value> {
     let mut widgets = Vec::new();
     for block in &outline.blocks {
         match block {
@@ -78,6 +79,11 @@ fn card_v2(outline: &Outline, title: &str, budget: usize) -> Value {
             }
         }
     }
+    widgets
+}
+
+fn card_v2(outline: &Outline, title: &str, budget: usize) -> Value {
+    let mut widgets = widgets(outline);
     let buttons: Vec<Value> = outline
         .links
         .iter()

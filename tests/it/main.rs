@@ -17,5 +17,6 @@ mod pg;
 mod render;
 mod replicas;
 mod standin;
+mod structure;
 mod support;
 mod test_command;

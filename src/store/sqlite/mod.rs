@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::oneshot;
 
+use self::writer::{write_loop, Job, Write};
 use super::rows::{millis, timestamp, Change, Insert, Stored, COLUMNS, FORMAT};
 use super::{
     Accepted, Delivery, Filter, NewEvent, OpenError, QueueStats, Replay, Store, StoreError, Update,
@@ -22,15 +23,11 @@ use super::{
 };
 use crate::clock::Clock;
 
+mod writer;
+
 /// How long a write waits for a lock another process holds before the store reports
 /// itself unavailable (ingress then answers 503 and the sender retries).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most jobs folded into one transaction.
-const MAX_BATCH: usize = 1024;
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
-/// Delivered rows are kept this long for `deliveries list`, then pruned.
-const KEEP_DELIVERED: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
-
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS deliveries (
     id          INTEGER PRIMARY KEY,
@@ -68,41 +65,6 @@ const MIGRATIONS: [&str; 2] = [
     "ALTER TABLE deliveries ADD COLUMN last_cause TEXT; \
      ALTER TABLE deliveries ADD COLUMN format INTEGER NOT NULL DEFAULT 1",
 ];
-
-/// A write the writer thread runs inside a batch's transaction.
-trait Job: Send {
-    /// Runs the write; false when it failed, so its batch must not commit as is.
-    /// It may run twice: a batch that failed is rolled back and each job run alone.
-    fn run(&mut self, conn: &Connection) -> bool;
-    /// Answers once the transaction it ran in committed, or could not.
-    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
-}
-
-struct Write<T, F> {
-    op: F,
-    result: Option<Result<T, StoreError>>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
-}
-
-impl<T, F> Job for Write<T, F>
-where
-    T: Send,
-    F: FnMut(&Connection) -> Result<T, StoreError> + Send,
-{
-    fn run(&mut self, conn: &Connection) -> bool {
-        let result = (self.op)(conn);
-        let ok = result.is_ok();
-        self.result = Some(result);
-        ok
-    }
-
-    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
-        let result = self
-            .result
-            .unwrap_or_else(|| Err(unavailable("the write did not run")));
-        let _ = self.reply.send(committed.and(result));
-    }
-}
 
 /// One gateway process per SQLite file: leases are always granted, and send slots
 /// are kept in memory.
@@ -204,92 +166,6 @@ impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         unavailable(err)
     }
-}
-
-fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>, clock: &Clock) {
-    let mut last_prune = clock.instant();
-    loop {
-        let first = match queue.recv_timeout(PRUNE_EVERY) {
-            Ok(job) => Some(job),
-            Err(mpsc::RecvTimeoutError::Timeout) => None,
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
-        };
-        let mut batch: Vec<Box<dyn Job>> = first
-            .into_iter()
-            .chain(std::iter::from_fn(|| queue.try_recv().ok()))
-            .take(MAX_BATCH)
-            .collect();
-        if last_prune.elapsed() >= PRUNE_EVERY {
-            if let Err(err) = prune(conn, clock.now()) {
-                tracing::warn!(%err, "pruning old deliveries failed");
-            }
-            last_prune = clock.instant();
-        }
-        match run_batch(conn, &mut batch) {
-            Ok(true) => batch.into_iter().for_each(|job| job.finish(Ok(()))),
-            // One job failed: it must not undo the others, so each runs again alone.
-            // A job that fails alone answers with its own error.
-            Ok(false) => {
-                for job in batch {
-                    let mut alone = [job];
-                    let outcome = run_batch(conn, &mut alone).map(drop);
-                    let [job] = alone;
-                    job.finish(outcome.map_err(StoreError::from));
-                }
-            }
-            Err(err) => {
-                let message = format!("the database is locked or cannot be written: {err}");
-                for job in batch {
-                    job.finish(Err(unavailable(message.clone())));
-                }
-            }
-        }
-    }
-}
-
-/// Runs `jobs` in one transaction: committed when all succeed (true), rolled back
-/// when one fails (false). Every job runs, so none is left without an outcome.
-fn run_batch(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<bool> {
-    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let mut failed = 0;
-    for job in jobs.iter_mut() {
-        if !job.run(conn) {
-            failed += 1;
-        }
-        // On a full disk or an I/O error SQLite may roll the transaction back by
-        // itself; the jobs after it must not then commit one statement at a time.
-        if conn.is_autocommit() {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                Some("the transaction was rolled back by SQLite".into()),
-            ));
-        }
-    }
-    let end = if failed == 0 { "COMMIT" } else { "ROLLBACK" };
-    if let Err(err) = conn.execute_batch(end) {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(err);
-    }
-    Ok(failed == 0)
-}
-
-fn prune(conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let pruned = delete_old(conn, now);
-    conn.execute_batch(if pruned.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-    pruned
-}
-
-fn delete_old(conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
-    conn.execute(
-        "DELETE FROM seen WHERE at < ?1",
-        [millis(now - DEDUP_WINDOW)],
-    )?;
-    conn.execute(
-        "DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?1",
-        [millis(now - KEEP_DELIVERED)],
-    )?;
-    Ok(())
 }
 
 /// Runs the migrations this store lacks, in one transaction that also reads the
@@ -577,7 +453,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store =
             SqliteStore::open(&dir.path().join("nested/outbox.db"), Clock::system()).unwrap();
-        crate::store::behaviour::behaves(&store).await;
+        crate::store::tests::behaves(&store).await;
     }
 
     /// What an earlier version left queued is delivered by this one: its store is
