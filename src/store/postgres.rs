@@ -484,6 +484,9 @@ mod tests {
         let (url, name) = fresh_database().await;
         let store = PostgresStore::open(&url, Clock::system()).await.unwrap();
         crate::store::tests::behaves(&store).await;
+        let clock = Clock::manual(crate::store::tests::start());
+        let store = PostgresStore::open(&url, clock.clone()).await.unwrap();
+        crate::store::tests::forgets_ids_after_the_window(&store, &clock).await;
         // A second replica starting on the same database migrates nothing twice.
         PostgresStore::open(&url, Clock::system()).await.unwrap();
         drop(store);

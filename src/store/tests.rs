@@ -1,6 +1,10 @@
 //! What every [`Store`] must do, as one test body that each implementation runs.
 
-use jiff::SignedDuration;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::clock::Clock;
 
 use super::*;
 
@@ -159,4 +163,37 @@ pub async fn behaves(store: &dyn Store) {
     assert!(store.lease("a", "me", ttl).await.unwrap());
     assert!(store.lease("a", "me", ttl).await.unwrap(), "renewing");
     store.release("a", "me").await.unwrap();
+}
+
+/// A source's delivery id is a duplicate for [`DEDUP_WINDOW`] after it was first
+/// seen, and new again after: measured on the store's own clock, which the test moves.
+pub async fn forgets_ids_after_the_window(store: &dyn Store, clock: &Clock) {
+    let on_route = |id: &str| NewEvent {
+        route: "window".into(),
+        ..event(id, Some("delivery-1"), &["w"])
+    };
+    assert_eq!(
+        store.accept(on_route("w1")).await.unwrap(),
+        Accepted::Stored
+    );
+    clock.advance(Duration::from_secs(23 * 3600));
+    assert_eq!(
+        store.accept(on_route("w2")).await.unwrap(),
+        Accepted::Duplicate {
+            original: "w1".into()
+        }
+    );
+    clock.advance(Duration::from_secs(3600 + 1));
+    assert_eq!(
+        store.accept(on_route("w3")).await.unwrap(),
+        Accepted::Stored
+    );
+    // Rows are stamped by the store's clock, not the machine's.
+    let queued = store.head("w").await.unwrap().unwrap();
+    assert_eq!(queued.created_at, start());
+}
+
+/// Where the manual clocks of these tests start: a day the machine's clock is not at.
+pub fn start() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap()
 }

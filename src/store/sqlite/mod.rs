@@ -456,6 +456,14 @@ mod tests {
         crate::store::tests::behaves(&store).await;
     }
 
+    #[tokio::test]
+    async fn forgets_ids_after_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(crate::store::tests::start());
+        let store = SqliteStore::open(&dir.path().join("outbox.db"), clock.clone()).unwrap();
+        crate::store::tests::forgets_ids_after_the_window(&store, &clock).await;
+    }
+
     /// What an earlier version left queued is delivered by this one: its store is
     /// migrated in place, once.
     #[tokio::test]
