@@ -14,7 +14,7 @@ const SOON: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn a_killed_gateway_delivers_every_accepted_event_after_restart() {
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("ringcentral").await;
     chat.otherwise(Answer::status(503));
     // With a shared store the restarted process is a new replica: it takes the
     // target over once the killed one's lease (2 × timeout + 10 s) runs out.
@@ -44,7 +44,7 @@ async fn a_killed_gateway_delivers_every_accepted_event_after_restart() {
 
 #[tokio::test]
 async fn sigterm_stops_cleanly_and_the_next_start_delivers_the_queue() {
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("ringcentral").await;
     chat.otherwise(Answer::status(503));
     let (dir, mut gateway) = gateway_to(&chat, "");
     for n in 0..3 {

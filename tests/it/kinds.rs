@@ -46,13 +46,6 @@ async fn post_issue_created(gateway: &Gateway) {
     assert_eq!(status, 202, "{answer}");
 }
 
-fn at<'a>(received: &'a [Received], route: &str) -> &'a Received {
-    received
-        .iter()
-        .find(|r| r.path == route)
-        .unwrap_or_else(|| panic!("nothing arrived at {route}"))
-}
-
 fn jira_route(mapping: &str, targets: &[&str]) -> String {
     format!(
         "  jira:\n    mappings: [{}]\n    targets: [{}]\n",
@@ -61,10 +54,21 @@ fn jira_route(mapping: &str, targets: &[&str]) -> String {
     )
 }
 
+/// What one service's stand-in took: exactly one request, which it did not refuse.
+fn took_one(service: &StandIn, name: &str) -> Received {
+    let received = service.received();
+    assert_eq!(received.len(), 1, "{name}: {received:#?}");
+    let got = received.into_iter().next().expect("one");
+    assert_eq!(got.refused, None, "{name} refused what the gateway sent");
+    got
+}
+
 #[tokio::test]
 async fn every_kind_receives_what_render_shows_from_one_mapping() {
-    let chat = StandIn::start().await;
     let kinds = [
+        ("chime", Kind::Chime),
+        ("ringcentral", Kind::RingCentral),
+        ("ringcentral-legacy", Kind::RingCentralLegacy),
         ("slack", Kind::Slack),
         ("teams", Kind::Teams),
         ("google-chat", Kind::GoogleChat),
@@ -72,61 +76,109 @@ async fn every_kind_receives_what_render_shows_from_one_mapping() {
         ("mattermost", Kind::Mattermost),
         ("http", Kind::Http),
     ];
+    let mut services = Vec::new();
     let mut targets = String::new();
     for (name, _) in kinds {
-        let url = match name {
-            "google-chat" => chat.url("/google-chat?key=k&token=t"),
-            _ => chat.url(&format!("/{name}")),
-        };
+        let service = StandIn::service(name).await;
         let extra = match name {
             "http" => "    headers:\n      Authorization: Bearer s3cret\n",
             _ => "",
         };
-        targets += &target(name, name, &url, extra);
+        targets += &target(name, name, &service.webhook(), extra);
+        services.push(service);
     }
     let names: Vec<&str> = kinds.iter().map(|(name, _)| *name).collect();
     let dir = scratch();
     let routes = jira_route("mappings/jira.yaml", &names);
     let gateway = Gateway::start(dir.path(), &config(&targets, &routes));
     post_issue_created(&gateway).await;
-    let received = chat.wait_for(kinds.len(), SOON).await;
-    for (name, kind) in kinds {
-        let got = at(&received, &format!("/{name}"));
-        assert_eq!(got.method, "POST", "{name}");
-        assert_eq!(got.headers["content-type"], "application/json", "{name}");
+    let mut got = std::collections::HashMap::new();
+    for ((name, kind), service) in kinds.iter().zip(&services) {
+        service.wait_for(1, SOON).await;
+        let request = took_one(service, name);
         assert_eq!(
-            vec![got.json()],
-            rendered("mappings/jira.yaml", kind),
+            vec![request.json()],
+            rendered("mappings/jira.yaml", *kind),
             "{name}"
         );
+        got.insert(*name, request);
     }
-    let chat_request = at(&received, "/google-chat");
+    let chat_request = &got["google-chat"];
     assert_eq!(
         chat_request.query.as_deref(),
         Some("key=k&token=t&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD")
     );
     assert_eq!(chat_request.json()["thread"]["threadKey"], "BBCOM-1398");
     assert!(chat_request.json()["cardsV2"].is_array());
-    let http = at(&received, "/http");
+    let http = &got["http"];
     assert_eq!(http.headers["authorization"], "Bearer s3cret");
     assert_eq!(http.json()["rule"], "issue-created");
+    assert_eq!(got["slack"].json()["blocks"][0]["type"], "header");
     assert_eq!(
-        at(&received, "/slack").json()["blocks"][0]["type"],
-        "header"
-    );
-    assert_eq!(
-        at(&received, "/teams").json()["attachments"][0]["content"]["type"],
+        got["teams"].json()["attachments"][0]["content"]["type"],
         "AdaptiveCard"
     );
-    assert!(at(&received, "/discord").json()["embeds"][0]["title"].is_string());
-    assert!(at(&received, "/mattermost").json()["attachments"][0]["fields"].is_array());
+    assert!(got["discord"].json()["embeds"][0]["title"].is_string());
+    assert!(got["mattermost"].json()["attachments"][0]["fields"].is_array());
+    assert!(got["chime"].json()["Content"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("/md ")));
+    assert!(got["ringcentral"].json()["attachments"][0]["body"].is_array());
+    assert!(got["ringcentral-legacy"].json()["attachments"].is_array());
+}
+
+/// A stand-in refuses what its service would, so the tests above cannot pass on a
+/// request the real service would turn away.
+#[tokio::test]
+async fn a_stand_in_refuses_what_its_service_would() {
+    let slack = StandIn::service("slack").await;
+    let client = reqwest::Client::new();
+    let post = |url: String, body: &'static str| {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(
+        status(post(slack.webhook(), r#"{"text":"hi"}"#).await.unwrap()),
+        200
+    );
+    assert_eq!(
+        status(
+            post(slack.url("/services/other"), r#"{"text":"hi"}"#)
+                .await
+                .unwrap()
+        ),
+        404
+    );
+    assert_eq!(
+        status(post(slack.webhook(), r#"{"blocks":[]}"#).await.unwrap()),
+        400
+    );
+    let put = client.put(slack.webhook()).body("{}").send().await.unwrap();
+    assert_eq!(status(put), 405);
+    let chime = StandIn::service("chime").await;
+    let no_token = chime.url("/incomingwebhooks/0f6f6a3a?format=Complex");
+    assert_eq!(
+        status(post(no_token, r#"{"Content":"hi"}"#).await.unwrap()),
+        403
+    );
+    let form = client
+        .post(chime.webhook())
+        .body("Content=hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(form), 415);
 }
 
 #[tokio::test]
 async fn an_http_rule_sends_its_own_method_headers_and_body() {
-    let api = StandIn::start().await;
+    let api = StandIn::service("http").await;
     let extra = "    headers:\n      Authorization: Bearer s3cret\n";
-    let targets = target("api", "http", &api.url("/incidents"), extra);
+    let targets = target("api", "http", &api.webhook(), extra);
     let dir = scratch();
     let routes = jira_route("tests/it/data/http.yaml", &["api"]);
     let gateway = Gateway::start(dir.path(), &config(&targets, &routes));
@@ -146,12 +198,12 @@ async fn an_http_rule_sends_its_own_method_headers_and_body() {
 async fn discord(
     scripted: impl IntoIterator<Item = Answer>,
 ) -> (StandIn, tempfile::TempDir, Gateway) {
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("discord").await;
     chat.script(scripted);
     let targets = target(
         "chat",
         "discord",
-        &chat.url("/discord"),
+        &chat.webhook(),
         "    rate_limit: 100/s\n",
     );
     let dir = scratch();

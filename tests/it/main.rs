@@ -16,6 +16,7 @@ mod ops;
 mod pg;
 mod render;
 mod replicas;
+mod services;
 mod standin;
 mod structure;
 mod support;

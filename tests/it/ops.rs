@@ -15,7 +15,7 @@ const SOON: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn health_metrics_and_the_admin_guard() {
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("ringcentral").await;
     chat.otherwise(Answer::status(503));
     let (_dir, gateway) = gateway_to(&chat, "");
     post_numbered(&gateway, 1).await;
@@ -78,7 +78,7 @@ async fn the_admin_api_is_off_without_a_token() {
 
 #[tokio::test]
 async fn deliveries_list_and_replay_from_the_command_line() {
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("ringcentral").await;
     chat.script([Answer::status(410).body("webhook deleted")]);
     let (dir, gateway) = gateway_to(&chat, "");
     post_numbered(&gateway, 1).await;

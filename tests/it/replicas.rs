@@ -77,12 +77,12 @@ async fn post_batch(addrs: &[SocketAddr], range: std::ops::Range<u64>) -> Vec<Ve
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_keep_rate_order_and_every_event_through_a_kill() {
     let (url, _database) = fresh_database().await;
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("ringcentral").await;
     let dir = scratch();
     let targets = target(
         "chat",
         "ringcentral",
-        &chat.url("/hook"),
+        &chat.webhook(),
         "    rate_limit: 100/s\n    timeout: 1s\n",
     );
     let yaml = config_with_store(&url, &targets, &numbered_route(&["chat"]));
@@ -172,9 +172,9 @@ async fn three_replicas_keep_rate_order_and_every_event_through_a_kill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chime_gets_one_message_a_second_from_the_whole_fleet() {
     let (url, _database) = fresh_database().await;
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("chime").await;
     let dir = scratch();
-    let targets = target("chime", "chime", &chat.url("/chime"), "");
+    let targets = target("chime", "chime", &chat.webhook(), "");
     let yaml = config_with_store(&url, &targets, &numbered_route(&["chime"]));
     let file = dir.path().join("config.yaml");
     std::fs::write(&file, yaml).unwrap();
@@ -257,9 +257,9 @@ async fn losing_postgresql_gives_503_and_both_sides_resume_when_it_returns() {
     let relay = Relay::start(upstream).await;
     let database = url.rsplit('/').next().expect("a database name");
     let relayed = url_at(&url, &relay.addr.to_string(), database);
-    let chat = StandIn::start().await;
+    let chat = StandIn::service("ringcentral").await;
     let dir = scratch();
-    let targets = target("chat", "ringcentral", &chat.url("/hook"), "");
+    let targets = target("chat", "ringcentral", &chat.webhook(), "");
     let yaml = config_with_store(&relayed, &targets, &numbered_route(&["chat"]));
     let gateway = Gateway::start(dir.path(), &yaml);
     let (status, _) = gateway.post("t", json!({"n": 1}).to_string(), &[]).await;

@@ -1,6 +1,7 @@
 //! A stand-in chat service on loopback: records every request it receives, with the
 //! time it arrived, and answers from a script the way the real services answer
-//! (429 with Retry-After, 503, 404...), then 200 once the script runs out.
+//! (429 with Retry-After, 503, 404...), then 200 once the script runs out. Before the
+//! script, it refuses what its service would (see `services.rs`).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -12,6 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
 
+use crate::services::Contract;
+
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
@@ -20,6 +23,8 @@ pub struct Received {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The status and reason a service's stand-in refused it with.
+    pub refused: Option<(u16, String)>,
 }
 
 impl Received {
@@ -64,13 +69,13 @@ impl Answer {
     }
 }
 
-#[derive(Default)]
 struct State {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Answer>>,
     /// Answered once the script is empty.
     otherwise: Mutex<Option<Answer>>,
     arrived: Notify,
+    contract: Contract,
 }
 
 #[derive(Clone)]
@@ -80,8 +85,15 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    pub async fn start() -> Self {
-        let state = Arc::new(State::default());
+    /// Takes only what the service of target `kind` takes, at [`StandIn::webhook`].
+    pub async fn service(kind: &str) -> Self {
+        let state = Arc::new(State {
+            received: Mutex::default(),
+            script: Mutex::default(),
+            otherwise: Mutex::default(),
+            arrived: Notify::new(),
+            contract: Contract::of(kind),
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("loopback port");
@@ -100,6 +112,7 @@ impl StandIn {
                     query: uri.query().map(str::to_string),
                     headers,
                     body,
+                    refused: None,
                 };
                 async move { answer(&state, received).await }
             },
@@ -112,6 +125,11 @@ impl StandIn {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The webhook URL the service hands out, as a target's `url`.
+    pub fn webhook(&self) -> String {
+        self.url(&self.state.contract.url_path())
     }
 
     /// Answers these first, in order.
@@ -150,9 +168,15 @@ impl StandIn {
     }
 }
 
-async fn answer(state: &State, received: Received) -> Response {
+async fn answer(state: &State, mut received: Received) -> Response {
+    received.refused = state.contract.refuses(&received);
+    let refused = received.refused.clone();
     state.received.lock().unwrap().push(received);
     state.arrived.notify_waiters();
+    if let Some((status, why)) = refused {
+        let status = StatusCode::from_u16(status).expect("valid status");
+        return (status, why).into_response();
+    }
     let next = state.script.lock().unwrap().pop_front();
     let answer = next
         .or_else(|| state.otherwise.lock().unwrap().clone())
