@@ -475,6 +475,33 @@ mod tests {
             .expect("DROP DATABASE");
     }
 
+    /// Replicas started together race to migrate a fresh database: the advisory lock
+    /// lets one migrate, and the others find it done.
+    #[tokio::test]
+    #[cfg_attr(
+        no_test_pg,
+        ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
+    )]
+    async fn replicas_starting_at_once_migrate_once() {
+        let (url, name) = fresh_database().await;
+        let open = || PostgresStore::open(&url, Clock::system());
+        let (a, b, c) = tokio::join!(open(), open(), open());
+        for store in [a, b, c] {
+            store.expect("every replica starts").ping().await.unwrap();
+        }
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let applied: i64 = client
+            .query_one("SELECT COUNT(*) FROM refinery_schema_history", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let migrations = embedded::migrations::runner().get_migrations().len();
+        assert_eq!(usize::try_from(applied).unwrap(), migrations);
+        drop(client);
+        drop_database(&name).await;
+    }
+
     #[tokio::test]
     #[cfg_attr(
         no_test_pg,

@@ -8,7 +8,7 @@ use crate::clock::Clock;
 
 use super::*;
 
-fn event(id: &str, key: Option<&str>, targets: &[&str]) -> NewEvent {
+pub fn event(id: &str, key: Option<&str>, targets: &[&str]) -> NewEvent {
     NewEvent {
         id: id.into(),
         route: "jira".into(),

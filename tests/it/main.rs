@@ -14,6 +14,7 @@ mod ingress;
 mod kinds;
 mod ops;
 mod pg;
+mod promises;
 mod render;
 mod replicas;
 mod services;

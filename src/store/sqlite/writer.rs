@@ -139,3 +139,63 @@ fn delete_old(conn: &Connection, now: Timestamp) -> rusqlite::Result<()> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Cause;
+    use crate::store::tests::{event, start};
+    use crate::store::{Filter, SqliteStore, Status, Store, Update};
+
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+    async fn settle(store: &SqliteStore, target: &str, update: Update) {
+        let head = store.head(target).await.unwrap().expect("queued");
+        store.update(head.id, update).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_queued_and_dead_rows_and_drops_old_delivered_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("outbox.db");
+        let clock = Clock::manual(start());
+        let store = SqliteStore::open(&file, clock.clone()).unwrap();
+        store
+            .accept(event("old", Some("k1"), &["a", "b", "c"]))
+            .await
+            .unwrap();
+        settle(&store, "a", Update::Delivered { parts: 2 }).await;
+        let dead = Update::Dead {
+            parts_sent: 0,
+            cause: Cause::Client(404),
+            error: "gone".into(),
+        };
+        settle(&store, "b", dead).await;
+        clock.advance(DAY * 6);
+        store.accept(event("recent", None, &["a"])).await.unwrap();
+        settle(&store, "a", Update::Delivered { parts: 2 }).await;
+        clock.advance(DAY * 2);
+
+        let conn = Connection::open(&file).unwrap();
+        prune(&conn, clock.now()).unwrap();
+        let left: Vec<(String, String, Status)> = store
+            .list(&Filter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.event_id, d.target, d.status))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                ("recent".into(), "a".into(), Status::Delivered),
+                ("old".into(), "c".into(), Status::Pending),
+                ("old".into(), "b".into(), Status::Dead),
+            ]
+        );
+        let seen: i64 = conn
+            .query_row("SELECT COUNT(*) FROM seen", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seen, 0, "ids older than the dedup window are forgotten");
+    }
+}
