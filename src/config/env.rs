@@ -2,6 +2,15 @@
 
 /// Replaces every `${VAR}` / `${VAR:-default}`; `$$` is a literal `$`. An unset
 /// variable without a default is an error naming it: never a silent empty string.
+/// The first `${NAME}` in `text` written without a default, if any.
+pub fn first_without_default(text: &str) -> Option<&str> {
+    text.match_indices("${").find_map(|(at, _)| {
+        let inner = &text[at + 2..];
+        let expr = &inner[..inner.find('}')?];
+        (!expr.contains(":-")).then_some(expr)
+    })
+}
+
 pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

@@ -238,7 +238,13 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
     let default_body = server
         .as_ref()
         .map_or(Server::default().max_body, |s| s.max_body);
-    let routes = compile_routes(&raw, base, default_body, loader);
+    let scope = RouteScope {
+        targets: &raw.targets,
+        base,
+        default_body,
+        public: listen.is_some_and(|addr| !addr.ip().is_loopback()),
+    };
+    let routes = compile_routes(&raw, &scope, loader);
     let targets = targets
         .into_iter()
         .map(|(n, t)| t.map(|t| (n, t)))
@@ -258,11 +264,19 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
     })
 }
 
+/// What every route is compiled against.
+struct RouteScope<'a> {
+    targets: &'a BTreeMap<String, Spanned<target::RawTarget>>,
+    base: &'a Path,
+    default_body: usize,
+    /// The gateway listens beyond loopback: a route without `verify` must say so.
+    public: bool,
+}
+
 /// Each route, with the mapping files they name loaded once however many share one.
 fn compile_routes(
     raw: &RawConfig,
-    base: &Path,
-    default_body: usize,
+    scope: &RouteScope,
     loader: &mut Loader,
 ) -> BTreeMap<String, Option<Route>> {
     let mut mappings: BTreeMap<PathBuf, Option<Arc<Mapping>>> = BTreeMap::new();
@@ -270,15 +284,7 @@ fn compile_routes(
         .routes
         .iter()
         .map(|(name, r)| {
-            let route = compile_route(
-                name,
-                r,
-                &raw.targets,
-                base,
-                default_body,
-                &mut mappings,
-                loader,
-            );
+            let route = compile_route(name, r, scope, &mut mappings, loader);
             (name.clone(), route)
         })
         .collect();
@@ -346,14 +352,12 @@ fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {
 fn compile_route(
     name: &str,
     raw: &Spanned<RawRoute>,
-    targets: &BTreeMap<String, Spanned<target::RawTarget>>,
-    base: &Path,
-    default_body: usize,
+    scope: &RouteScope,
     mappings: &mut BTreeMap<PathBuf, Option<Arc<Mapping>>>,
     loader: &mut Loader,
 ) -> Option<Route> {
     let r = &raw.value;
-    let mut ok = route_names_check(name, raw, targets, loader);
+    let mut ok = route_names_check(name, raw, scope.targets, loader);
     if r.mappings.value.is_empty() {
         loader.error(
             pos(&r.mappings),
@@ -365,9 +369,9 @@ fn compile_route(
         .mappings
         .value
         .iter()
-        .map(|m| load_mapping(m, base, mappings, loader))
+        .map(|m| load_mapping(m, scope.base, mappings, loader))
         .collect();
-    let verify = r.verify.as_ref().map(|v| verify::compile(v, loader));
+    let verify = route_verify(name, raw, scope.public, loader);
     let max_body = loader.parsed(&r.max_body, parse_size);
     let loaded = loaded.into_iter().collect::<Option<Vec<_>>>();
     if !ok {
@@ -376,12 +380,36 @@ fn compile_route(
     Some(Route {
         mappings: loaded?,
         targets: r.targets.value.iter().map(|t| t.value.clone()).collect(),
-        verify: match verify {
-            Some(v) => Some(v?).filter(|v| !v.is_off()),
-            None => None,
-        },
-        max_body: max_body?.unwrap_or(default_body),
+        verify: verify?,
+        max_body: max_body?.unwrap_or(scope.default_body),
     })
+}
+
+/// The route's check; `Some(None)` when it takes unsigned requests, which beyond
+/// loopback it must say with `verify: none` (or an explicitly empty `${VAR:-}`).
+fn route_verify(
+    name: &str,
+    raw: &Spanned<RawRoute>,
+    public: bool,
+    loader: &mut Loader,
+) -> Option<Option<Verify>> {
+    match raw
+        .value
+        .verify
+        .as_ref()
+        .map(|v| verify::compile(v, loader))
+    {
+        None if public => {
+            loader.error(
+                pos(raw),
+                format!("route `{name}` has no `verify` and the gateway listens beyond loopback, so anyone could post to it: add a verify preset, or `verify: none` to take unsigned requests on purpose"),
+            );
+            None
+        }
+        None | Some(Some(verify::Guard::Off)) => Some(None),
+        Some(None) => None,
+        Some(Some(verify::Guard::Checked(check))) => Some(Some(check).filter(|v| !v.is_off())),
+    }
 }
 
 /// The route's own name is a URL path segment, and the targets it names exist.

@@ -4,9 +4,27 @@
 use crate::verify::{standard_webhooks_key, Algorithm, Preset, TokenAt, Verify, KINDS, PRESETS};
 use crate::yaml::{pos, Spanned, Tree};
 
-use super::Loader;
+use super::{env, Loader};
 
-pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
+/// What a route's `verify:` asks for.
+pub(super) enum Guard {
+    Checked(Verify),
+    /// `verify: none`: unsigned requests are taken, on purpose.
+    Off,
+}
+
+pub(super) fn compile(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Guard> {
+    if matches!(&tree.value, Tree::String(word) if word == "none") {
+        loader.warning(
+            pos(tree),
+            "`verify: none`: this route takes unsigned requests from anyone who can reach it",
+        );
+        return Some(Guard::Off);
+    }
+    compile_check(tree, loader).map(Guard::Checked)
+}
+
+fn compile_check(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
     let Tree::Map(entries) = &tree.value else {
         loader.error(pos(tree), format!("`verify` takes one of: {KINDS}"));
         return None;
@@ -163,7 +181,18 @@ fn secrets(node: &Spanned<Tree>, loader: &mut Loader) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for item in items {
         let secret = loader.string(item)?;
-        let from_env = matches!(&item.value, Tree::String(raw) if raw.contains("${"));
+        let raw = match &item.value {
+            Tree::String(raw) => raw.as_str(),
+            _ => "",
+        };
+        let from_env = raw.contains("${");
+        if let Some(name) = env::first_without_default(raw).filter(|_| secret.is_empty()) {
+            loader.error(
+                pos(item),
+                format!("{name} is set but empty: the route would accept anyone; set the secret, or write `${{{name}:-}}` or `verify: none` to take unsigned requests on purpose"),
+            );
+            return None;
+        }
         if secret.is_empty() && from_env {
             // Like a target's empty url: the default config can name a secret that
             // an environment variable switches on.

@@ -114,6 +114,8 @@ pub enum Rejected {
     Stale { age: u64, window: u64 },
     #[error("timestamp is {ahead} s in the future, outside the {window} s replay window")]
     Future { ahead: u64, window: u64 },
+    #[error("header `{header}` is over {limit} bytes")]
+    TooLong { header: String, limit: usize },
     #[error("webhook-signature has no v1 signature")]
     NoV1Signature,
     #[error("signature does not match any configured secret")]

@@ -73,4 +73,4 @@ impl Verify {
 
 /// Every kind a `verify:` block may name, for error messages.
 pub const KINDS: &str =
-    "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, standard-webhooks, hmac or token";
+    "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, standard-webhooks, hmac, token or none";

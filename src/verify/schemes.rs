@@ -35,6 +35,12 @@ pub(super) const GRAFANA_TIMESTAMP: [&str; 2] = [
     "X-Grafana-Alerting-Signature-Timestamp",
     "X-Grafana-Alerting-Timestamp",
 ];
+/// How many of one request's signatures are compared: a sender rotating its own key
+/// sends two or three; more is a request trying to make the gateway work.
+pub(super) const MAX_CANDIDATES: usize = 8;
+/// A longer `webhook-signature` is refused unread: eight `v1` and eight `v1a` entries
+/// fit in half of it.
+pub(super) const MAX_SIGNATURE_HEADER: usize = 2048;
 pub(super) const WEBHOOK_ID: &str = "webhook-id";
 pub(super) const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 pub(super) const WEBHOOK_SIGNATURE: &str = "webhook-signature";
@@ -126,9 +132,16 @@ fn standard_webhooks(
     let id = required(request, WEBHOOK_ID)?;
     let timestamp = required(request, WEBHOOK_TIMESTAMP)?;
     let list = required(request, WEBHOOK_SIGNATURE)?;
+    if list.len() > MAX_SIGNATURE_HEADER {
+        return Err(Rejected::TooLong {
+            header: WEBHOOK_SIGNATURE.into(),
+            limit: MAX_SIGNATURE_HEADER,
+        });
+    }
     let v1: Vec<&str> = list
         .split(' ')
         .filter_map(|s| s.strip_prefix("v1,"))
+        .take(MAX_CANDIDATES)
         .collect();
     if v1.is_empty() {
         return Err(Rejected::NoV1Signature);
@@ -159,42 +172,46 @@ pub fn standard_webhooks_key(secret: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// Whether any key's HMAC over the concatenated `message` parts equals any `signatures`.
+/// Whether any key's HMAC over the concatenated `message` parts equals any of the
+/// `signatures`. Each key's MAC is computed once, whatever the request holds, and every
+/// candidate of the MAC's length is compared to it in constant time.
 fn signed_by_any<K: AsRef<[u8]>>(
     algorithm: Algorithm,
     keys: &[K],
     message: &[&[u8]],
     signatures: &[Vec<u8>],
 ) -> Result<(), Rejected> {
-    let verifies = |key: &K, signature: &Vec<u8>| match algorithm {
-        Algorithm::Sha1 => hmac_verifies::<Hmac<Sha1>>(key.as_ref(), message, signature),
-        Algorithm::Sha256 => hmac_verifies::<Hmac<Sha256>>(key.as_ref(), message, signature),
-        Algorithm::Sha512 => hmac_verifies::<Hmac<Sha512>>(key.as_ref(), message, signature),
-    };
-    if keys
-        .iter()
-        .any(|k| signatures.iter().any(|s| verifies(k, s)))
-    {
+    let mut matched = subtle::Choice::from(0);
+    for key in keys {
+        let Some(expected) = mac(algorithm, key.as_ref(), message) else {
+            continue;
+        };
+        for candidate in signatures.iter().filter(|s| s.len() == expected.len()) {
+            matched |= expected.as_slice().ct_eq(candidate);
+        }
+    }
+    if bool::from(matched) {
         Ok(())
     } else {
         Err(Rejected::SignatureMismatch)
     }
 }
 
-/// `verify_slice` compares in constant time, so timing reveals nothing of the expected MAC.
-fn hmac_verifies<M: Mac + hmac::digest::KeyInit>(
-    key: &[u8],
-    message: &[&[u8]],
-    signature: &[u8],
-) -> bool {
-    // HMAC accepts keys of any length, so this never fails; treat it as a mismatch if it did.
-    let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
-        return false;
-    };
+fn mac(algorithm: Algorithm, key: &[u8], message: &[&[u8]]) -> Option<Vec<u8>> {
+    match algorithm {
+        Algorithm::Sha1 => mac_with::<Hmac<Sha1>>(key, message),
+        Algorithm::Sha256 => mac_with::<Hmac<Sha256>>(key, message),
+        Algorithm::Sha512 => mac_with::<Hmac<Sha512>>(key, message),
+    }
+}
+
+/// HMAC takes keys of any length, so this is never `None` in practice.
+fn mac_with<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[&[u8]]) -> Option<Vec<u8>> {
+    let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key).ok()?;
     for part in message {
         mac.update(part);
     }
-    mac.verify_slice(signature).is_ok()
+    Some(mac.finalize().into_bytes().to_vec())
 }
 
 /// Compares digests of the token and each value, so neither the time taken nor an early exit

@@ -11,8 +11,8 @@ use sha2::Sha256;
 
 use super::schemes::{
     CHATWOOT_SIGNATURE, CHATWOOT_TIMESTAMP, GITHUB_SIGNATURE, GITLAB_TOKEN, GRAFANA_SIGNATURE,
-    GRAFANA_TIMESTAMP, SENTRY_SIGNATURE, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
-    WEBSUB_SIGNATURE,
+    GRAFANA_TIMESTAMP, MAX_CANDIDATES, MAX_SIGNATURE_HEADER, SENTRY_SIGNATURE, WEBHOOK_ID,
+    WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, WEBSUB_SIGNATURE,
 };
 use super::*;
 use serde_json::Value;
@@ -569,4 +569,45 @@ fn no_message_reveals_a_secret_or_the_expected_signature() {
             assert!(!message.contains(needle), "{message}");
         }
     }
+}
+
+/// A request cannot buy work with signatures: past the header cap it is refused
+/// unread, and within it only the first few candidates are compared.
+#[test]
+fn standard_webhooks_candidates_are_capped() {
+    let key = b"0123456789abcdef0123456789abcdef";
+    let sw = preset(
+        Preset::StandardWebhooks,
+        &[&format!("whsec_{}", BASE64.encode(key))],
+    );
+    let good = format!("v1,{}", BASE64.encode(sign(key, b"msg_1.1700000000.{}")));
+    let fake = format!("v1,{}", BASE64.encode([7u8; 32]));
+    let list = |fakes: usize| {
+        let mut entries = vec![fake.as_str(); fakes];
+        entries.push(&good);
+        entries.join(" ")
+    };
+    let with = |signatures: &str| {
+        let map = headers(&[
+            (WEBHOOK_ID, "msg_1"),
+            (WEBHOOK_TIMESTAMP, "1700000000"),
+            (WEBHOOK_SIGNATURE, signatures),
+        ]);
+        run(&sw, &map, b"{}", at(1_700_000_000))
+    };
+    assert_eq!(with(&list(MAX_CANDIDATES - 1)), Ok(()));
+    assert_eq!(
+        with(&list(MAX_CANDIDATES)),
+        Err(Rejected::SignatureMismatch)
+    );
+    assert_eq!(
+        with(&list(4000)),
+        Err(Rejected::TooLong {
+            header: WEBHOOK_SIGNATURE.into(),
+            limit: MAX_SIGNATURE_HEADER
+        })
+    );
+    // A candidate of another length is skipped, not compared.
+    let short = format!("v1,{} {good}", BASE64.encode([7u8; 5]));
+    assert_eq!(with(&short), Ok(()));
 }

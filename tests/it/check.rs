@@ -70,3 +70,58 @@ fn a_missing_config_says_so() {
         text(&out.stderr)
     );
 }
+
+/// `check` in a folder holding one config whose route `t` ends with `verify_line`.
+fn check_route(listen: &str, verify_line: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = crate::gateway::scratch();
+    let mapping = crate::gateway::repo_file("tests/it/data/numbered.yaml");
+    let config = format!(
+        "listen: {listen}\nstore: sqlite://outbox.db\ntargets:\n  preview: {{kind: preview}}\nroutes:\n  t:\n    mappings: [{mapping}]\n    targets: [preview]\n{verify_line}"
+    );
+    std::fs::write(dir.path().join("config.yaml"), config).expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookbridge"))
+        .current_dir(dir.path())
+        .arg("check")
+        .envs(env.iter().copied())
+        .output()
+        .expect("hookbridge runs");
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn verification_is_off_only_when_the_config_says_so() {
+    let secret = "    verify:\n      github: ${HOOK_SECRET}\n";
+    let (code, stderr) = check_route("127.0.0.1:0", secret, &[("HOOK_SECRET", "")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("config.yaml:10:15: HOOK_SECRET is set but empty"),
+        "{stderr}"
+    );
+    let (code, _) = check_route("127.0.0.1:0", secret, &[("HOOK_SECRET", "s3cret")]);
+    assert_eq!(code, Some(0));
+
+    let optional = "    verify:\n      github: ${HOOK_SECRET:-}\n";
+    let (code, stderr) = check_route("0.0.0.0:0", optional, &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "an explicit empty default is a choice: {stderr}"
+    );
+    assert!(stderr.contains("accepts unsigned requests"), "{stderr}");
+
+    let (code, stderr) = check_route("0.0.0.0:0", "    verify: none\n", &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("config.yaml:9:13: warning: `verify: none`"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = check_route("0.0.0.0:0", "", &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("route `t` has no `verify` and the gateway listens beyond loopback"),
+        "{stderr}"
+    );
+    let (code, stderr) = check_route("127.0.0.1:0", "", &[]);
+    assert_eq!(code, Some(0), "loopback needs no verify: {stderr}");
+}

@@ -11,13 +11,14 @@ pub fn path(relative: &str) -> PathBuf {
 }
 
 /// Every variable the default config reads: cleared, so tests see a fresh machine.
-pub const CONFIG_ENV: [&str; 9] = [
+pub const CONFIG_ENV: [&str; 10] = [
     "CHIME_WEBHOOK_URL",
     "RINGCENTRAL_WEBHOOK_URL",
     "JIRA_WEBHOOK_SECRET",
     "GITHUB_WEBHOOK_SECRET",
     "GITLAB_WEBHOOK_TOKEN",
     "CHATWOOT_WEBHOOK_SECRET",
+    "ALERTMANAGER_WEBHOOK_TOKEN",
     "HOOKBRIDGE_ADMIN_TOKEN",
     "HOOKBRIDGE_LISTEN",
     "HOOKBRIDGE_STORE",
