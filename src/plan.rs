@@ -36,8 +36,9 @@ pub struct Destination<'a> {
 pub struct Plan {
     pub outcome: Outcome,
     pub deliveries: Vec<NewDelivery>,
-    /// The source's own id for this delivery, so a resent event is recognised.
-    pub dedup_key: Option<String>,
+    /// What identifies this event to its route: the source's own delivery id, and what
+    /// the route's signature signed, so a resent or replayed event is recognised.
+    pub dedup_keys: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,14 +109,18 @@ pub fn plan(
             .collect(),
         Outcome::Dropped { .. } | Outcome::NoMatch => Vec::new(),
     };
-    let dedup_key = DELIVERY_ID_HEADERS
+    let delivery_id = DELIVERY_ID_HEADERS
         .iter()
-        .find_map(|name| event_view.headers_named(name).next())
-        .map(str::to_string);
+        .find_map(|name| event_view.headers_named(name).next());
+    let dedup_keys = delivery_id
+        .into_iter()
+        .chain(event.replay_key())
+        .map(str::to_string)
+        .collect();
     Ok(Plan {
         outcome,
         deliveries,
-        dedup_key,
+        dedup_keys,
     })
 }
 

@@ -106,7 +106,7 @@ async fn accept(
             return Ok(("no_match", accepted(id, 0)));
         }
     };
-    if plan.deliveries.is_empty() && plan.dedup_key.is_none() {
+    if plan.deliveries.is_empty() && plan.dedup_keys.is_empty() {
         tracing::info!(%rule, "matched, but no target is on; nothing to deliver");
         return Ok(("accepted", accepted(id, 0)));
     }
@@ -163,7 +163,7 @@ async fn store(
     let event = NewEvent {
         id: id.to_string(),
         route: route_name.to_string(),
-        dedup_key: plan.dedup_key,
+        dedup_keys: plan.dedup_keys,
         deliveries: plan.deliveries,
     };
     let stored = gateway.store.accept(event).await.map_err(|err| {

@@ -33,8 +33,10 @@ pub const DEDUP_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(
 pub struct NewEvent {
     pub id: String,
     pub route: String,
-    /// The source's own delivery id (`X-GitHub-Delivery`...), for deduplication.
-    pub dedup_key: Option<String>,
+    /// What identifies the event to its route for [`DEDUP_WINDOW`]: the source's own
+    /// delivery id (`X-GitHub-Delivery`...) and what its signature signed. The event
+    /// is a duplicate when any one was seen.
+    pub dedup_keys: Vec<String>,
     pub deliveries: Vec<NewDelivery>,
 }
 

@@ -192,7 +192,9 @@ impl Store for PostgresStore {
         let tx = client.transaction().await.map_err(unavailable)?;
         let at = self.clock.now();
         let now = millis(at);
-        if let Some(key) = &event.dedup_key {
+        // A duplicate returns before the commit: dropping the transaction undoes the
+        // keys this event claimed before the one that stood.
+        for key in &event.dedup_keys {
             if let Some(original) = claim(&tx, &event, key, at).await? {
                 return Ok(Accepted::Duplicate { original });
             }

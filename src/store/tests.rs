@@ -12,7 +12,7 @@ pub fn event(id: &str, key: Option<&str>, targets: &[&str]) -> NewEvent {
     NewEvent {
         id: id.into(),
         route: "jira".into(),
-        dedup_key: key.map(Into::into),
+        dedup_keys: key.into_iter().map(Into::into).collect(),
         deliveries: targets
             .iter()
             .map(|t| NewDelivery {

@@ -38,13 +38,24 @@ pub struct Unverified<'a> {
 pub struct Verified {
     body: Bytes,
     headers: Vec<(String, String)>,
+    replay_key: Option<String>,
 }
 
 impl Verified {
     /// Input the local user hands to `render` or `test`: their own files, which need
     /// no signature.
     pub fn local(body: Bytes, headers: Vec<(String, String)>) -> Self {
-        Self { body, headers }
+        Self {
+            body,
+            headers,
+            replay_key: None,
+        }
+    }
+
+    /// What the route's scheme signed that identifies this request (its signature, or
+    /// a signed id): the same key again is a replay. `None` without a signature.
+    pub fn replay_key(&self) -> Option<&str> {
+        self.replay_key.as_deref()
     }
 
     /// The raw bytes, as signed.
@@ -65,13 +76,14 @@ pub fn check(
     request: Unverified,
     now: Timestamp,
 ) -> Result<Verified, Rejected> {
+    let mut replay_key = None;
     if let Some(verify) = verify {
         let view = schemes::Request {
             headers: request.headers,
             query: request.query,
             body: &request.body,
         };
-        schemes::check(verify, &view, now)?;
+        replay_key = schemes::check(verify, &view, now)?;
     }
     let headers = request
         .headers
@@ -81,6 +93,7 @@ pub fn check(
     Ok(Verified {
         body: request.body,
         headers,
+        replay_key,
     })
 }
 

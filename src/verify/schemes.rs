@@ -45,7 +45,14 @@ pub(super) const WEBHOOK_ID: &str = "webhook-id";
 pub(super) const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 pub(super) const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 
-pub(super) fn check(verify: &Verify, request: &Request, now: Timestamp) -> Result<(), Rejected> {
+/// Checks `request`; on success, what identifies it among requests signed with the
+/// same secret (its signature, or its signed id), so that a replay is recognised.
+/// `None` for a token, which signs nothing.
+pub(super) fn check(
+    verify: &Verify,
+    request: &Request,
+    now: Timestamp,
+) -> Result<Option<String>, Rejected> {
     match verify {
         Verify::Preset { preset, secrets } => check_preset(*preset, secrets, request, now),
         Verify::Hmac {
@@ -55,12 +62,12 @@ pub(super) fn check(verify: &Verify, request: &Request, now: Timestamp) -> Resul
             prefix,
         } => {
             let signature = hex_digest(header, required(request, header)?, prefix, *algorithm)?;
-            signed_by_any(*algorithm, secrets, &[request.body], &[signature])
+            signed_with(*algorithm, secrets, &[request.body], signature)
         }
         Verify::Token {
             at: TokenAt::Header(name),
             values,
-        } => token_matches(required(request, name)?, values),
+        } => token_matches(required(request, name)?, values).map(|()| None),
         Verify::Token {
             at: TokenAt::Query(name),
             values,
@@ -70,7 +77,7 @@ pub(super) fn check(verify: &Verify, request: &Request, now: Timestamp) -> Resul
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value)
                 .ok_or_else(|| Rejected::MissingQuery(name.clone()))?;
-            token_matches(&presented, values)
+            token_matches(&presented, values).map(|()| None)
         }
     }
 }
@@ -80,12 +87,12 @@ fn check_preset(
     secrets: &[String],
     request: &Request,
     now: Timestamp,
-) -> Result<(), Rejected> {
+) -> Result<Option<String>, Rejected> {
     use Algorithm::Sha256;
     let body = request.body;
     let body_hex = |header: &str, prefix: &str| {
         let signature = hex_digest(header, required(request, header)?, prefix, Sha256)?;
-        signed_by_any(Sha256, secrets, &[body], &[signature])
+        signed_with(Sha256, secrets, &[body], signature)
     };
     match preset {
         Preset::Github => body_hex(GITHUB_SIGNATURE, "sha256="),
@@ -93,14 +100,14 @@ fn check_preset(
         // legacy `sha1=` would need an `hmac:` block with `algorithm: sha1`.
         Preset::Jira | Preset::Bitbucket => body_hex(WEBSUB_SIGNATURE, "sha256="),
         Preset::Sentry => body_hex(SENTRY_SIGNATURE, ""),
-        Preset::Gitlab => token_matches(required(request, GITLAB_TOKEN)?, secrets),
+        Preset::Gitlab => token_matches(required(request, GITLAB_TOKEN)?, secrets).map(|()| None),
         Preset::Chatwoot => {
             let value = required(request, CHATWOOT_SIGNATURE)?;
             let signature = hex_digest(CHATWOOT_SIGNATURE, value, "sha256=", Sha256)?;
             let timestamp = required(request, CHATWOOT_TIMESTAMP)?;
             fresh(CHATWOOT_TIMESTAMP, timestamp, now)?;
             let signed = format!("{timestamp}.");
-            signed_by_any(Sha256, secrets, &[signed.as_bytes(), body], &[signature])
+            signed_with(Sha256, secrets, &[signed.as_bytes(), body], signature)
         }
         Preset::Grafana => {
             let (header, value) = first_of(request, &GRAFANA_SIGNATURE)?
@@ -112,9 +119,9 @@ fn check_preset(
                 Some((header, timestamp)) => {
                     fresh(header, timestamp, now)?;
                     let signed = format!("{timestamp}:");
-                    signed_by_any(Sha256, secrets, &[signed.as_bytes(), body], &[signature])
+                    signed_with(Sha256, secrets, &[signed.as_bytes(), body], signature)
                 }
-                None => signed_by_any(Sha256, secrets, &[body], &[signature]),
+                None => signed_with(Sha256, secrets, &[body], signature),
             }
         }
         Preset::StandardWebhooks => standard_webhooks(secrets, request, now),
@@ -128,7 +135,7 @@ fn standard_webhooks(
     secrets: &[String],
     request: &Request,
     now: Timestamp,
-) -> Result<(), Rejected> {
+) -> Result<Option<String>, Rejected> {
     let id = required(request, WEBHOOK_ID)?;
     let timestamp = required(request, WEBHOOK_TIMESTAMP)?;
     let list = required(request, WEBHOOK_SIGNATURE)?;
@@ -160,7 +167,21 @@ fn standard_webhooks(
     }
     let signed = format!("{id}.{timestamp}.");
     let message = [signed.as_bytes(), request.body];
-    signed_by_any(Algorithm::Sha256, &keys, &message, &signatures)
+    signed_by_any(Algorithm::Sha256, &keys, &message, &signatures)?;
+    // The id is signed, and a sender keeps it across its own retries.
+    Ok(Some(format!("webhook-id:{id}")))
+}
+
+/// A scheme of one signature: checked, it is the request's replay key, since the same
+/// signature can only come again with the same signed bytes.
+fn signed_with(
+    algorithm: Algorithm,
+    keys: &[String],
+    message: &[&[u8]],
+    signature: Vec<u8>,
+) -> Result<Option<String>, Rejected> {
+    let key = format!("signature:{}", hex::encode(&signature));
+    signed_by_any(algorithm, keys, message, &[signature]).map(|()| Some(key))
 }
 
 /// The HMAC key a Standard Webhooks secret stands for: base64 after an optional `whsec_`

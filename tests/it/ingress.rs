@@ -381,3 +381,97 @@ async fn a_client_that_stalls_is_cut_off() {
         "the second client was served after {served_after:?}: the slot was not held"
     );
 }
+
+/// Posts `body` to `route` with `headers`, each a pair of owned strings.
+async fn post_owned(
+    gateway: &Gateway,
+    route: &str,
+    body: &[u8],
+    headers: &[(String, String)],
+) -> (u16, Value) {
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    gateway.post(route, body.to_vec(), &pairs).await
+}
+
+/// A captured signed request sent again is a duplicate whatever unsigned header it
+/// changes; the same source's next event, signed anew, is not.
+#[tokio::test]
+async fn replays_of_what_was_signed_are_duplicates() {
+    let dir = scratch();
+    let gateway = Gateway::start(
+        dir.path(),
+        &config("  preview: {kind: preview}\n", &verified_routes()),
+    );
+    let body = br#"{"n": 1}"#;
+    for (route, id_header) in [
+        ("github", "X-GitHub-Delivery"),
+        ("chatwoot", "X-GitHub-Delivery"),
+        ("standard", "X-GitHub-Delivery"),
+        ("custom", "X-Gitlab-Event-UUID"),
+    ] {
+        let signed = signed_headers(route, body);
+        let with_fresh_id = || {
+            let mut headers = signed.clone();
+            headers.push((id_header.to_string(), uuid::Uuid::now_v7().to_string()));
+            headers
+        };
+        let (status, first) = post_owned(&gateway, route, body, &with_fresh_id()).await;
+        assert_eq!(
+            (status, first["deliveries"].clone()),
+            (202, json!(1)),
+            "{route}: {first}"
+        );
+        for _ in 0..2 {
+            let (status, again) = post_owned(&gateway, route, body, &with_fresh_id()).await;
+            assert_eq!(
+                (
+                    status,
+                    again["duplicate"].clone(),
+                    again["deliveries"].clone()
+                ),
+                (202, json!(true), json!(0)),
+                "{route}: a replay with a fresh {id_header}: {again}"
+            );
+        }
+        let next = br#"{"n": 2}"#;
+        let mut headers = signed_headers(route, next);
+        if route == "standard" {
+            // Standard Webhooks signs its id: the next event comes with its own.
+            let signature = standard_signature("msg_2", &headers, next);
+            headers.retain(|(n, _)| n != "webhook-id" && n != "webhook-signature");
+            headers.push(("webhook-id".into(), "msg_2".into()));
+            headers.push(("webhook-signature".into(), signature));
+        }
+        let (status, answer) = post_owned(&gateway, route, next, &headers).await;
+        assert_eq!(
+            (status, answer["deliveries"].clone()),
+            (202, json!(1)),
+            "{route}: {answer}"
+        );
+    }
+    assert_eq!(
+        gateway.deliveries().await.len(),
+        8,
+        "one per event, none per replay"
+    );
+}
+
+/// A Standard Webhooks `v1` signature of `body` under `id`, at the timestamp in `headers`.
+fn standard_signature(id: &str, headers: &[(String, String)], body: &[u8]) -> String {
+    let ts = headers
+        .iter()
+        .find(|(n, _)| n == "webhook-timestamp")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let signed = [id.as_bytes(), b".", ts.as_bytes(), b".", body].concat();
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(&signed);
+    let signature = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        mac.finalize().into_bytes(),
+    );
+    format!("v1,{signature}")
+}

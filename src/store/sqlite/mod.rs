@@ -219,9 +219,13 @@ fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
-fn accept(conn: &Connection, event: &NewEvent, now: Timestamp) -> Result<Accepted, StoreError> {
-    if let Some(key) = &event.dedup_key {
-        // One statement claims the id, unless a claim within the window stands.
+/// Claims every one of the event's dedup keys on its route, unless a claim within the
+/// window stands for one of them: then the event is that one's duplicate, and the
+/// savepoint undoes the keys this event claimed before it.
+fn claim(conn: &Connection, event: &NewEvent, now: Timestamp) -> Result<Accepted, StoreError> {
+    conn.execute_batch("SAVEPOINT claim")?;
+    for key in &event.dedup_keys {
+        // One statement claims the key, unless a claim within the window stands.
         let claimed = conn
             .prepare_cached(
                 "INSERT INTO seen (route, key, event_id, at) VALUES (?1, ?2, ?3, ?4) \
@@ -243,8 +247,17 @@ fn accept(conn: &Connection, event: &NewEvent, now: Timestamp) -> Result<Accepte
             let original = conn
                 .prepare_cached("SELECT event_id FROM seen WHERE route = ?1 AND key = ?2")?
                 .query_row(params![event.route, key], |r| r.get(0))?;
+            conn.execute_batch("ROLLBACK TO claim; RELEASE claim")?;
             return Ok(Accepted::Duplicate { original });
         }
+    }
+    conn.execute_batch("RELEASE claim")?;
+    Ok(Accepted::Stored)
+}
+
+fn accept(conn: &Connection, event: &NewEvent, now: Timestamp) -> Result<Accepted, StoreError> {
+    if let duplicate @ Accepted::Duplicate { .. } = claim(conn, event, now)? {
+        return Ok(duplicate);
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (seq, event_id, route, target, rule, status, bodies, \
@@ -505,7 +518,7 @@ mod tests {
                 let event = NewEvent {
                     id: format!("e{i}"),
                     route: "r".into(),
-                    dedup_key: Some(format!("k{i}")),
+                    dedup_keys: vec![format!("k{i}")],
                     deliveries: vec![super::super::NewDelivery {
                         target: "t".into(),
                         rule: "rule".into(),
