@@ -34,15 +34,23 @@ pub enum Item {
     },
 }
 
-pub fn compile(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<Node> {
+/// `escape`: [`Escape::Card`] for a card, [`Escape::None`] for an `http` body.
+pub fn compile(
+    tree: &Spanned<Tree>,
+    lets: &[String],
+    escape: Escape,
+    ctx: &mut Ctx,
+) -> Option<Node> {
     match &tree.value {
         Tree::String(_) => {
             let scalar = Spanned::new(string_of(tree), tree.referenced, tree.defined);
-            ctx.template(&scalar, Escape::None).map(Node::Text)
+            ctx.template(&scalar, escape).map(Node::Text)
         }
         Tree::Seq(items) => {
-            let compiled: Vec<Option<Item>> =
-                items.iter().map(|i| compile_item(i, lets, ctx)).collect();
+            let compiled: Vec<Option<Item>> = items
+                .iter()
+                .map(|i| compile_item(i, lets, escape, ctx))
+                .collect();
             compiled
                 .into_iter()
                 .collect::<Option<Vec<_>>>()
@@ -62,7 +70,7 @@ pub fn compile(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<N
                         format!("`{key}` is not a card key: use `$if`, or `$each` in a list item"),
                     );
                     ok = false;
-                } else if let Some(node) = compile(value, lets, ctx) {
+                } else if let Some(node) = compile(value, lets, escape, ctx) {
                     out.push((key.clone(), node));
                 } else {
                     ok = false;
@@ -93,13 +101,18 @@ fn compile_string(tree: &Spanned<Tree>, ctx: &mut Ctx) -> Option<Text> {
     ctx.template(&scalar, Escape::None)
 }
 
-fn compile_item(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<Item> {
+fn compile_item(
+    tree: &Spanned<Tree>,
+    lets: &[String],
+    escape: Escape,
+    ctx: &mut Ctx,
+) -> Option<Item> {
     let Tree::Map(entries) = &tree.value else {
-        return compile(tree, lets, ctx).map(Item::Node);
+        return compile(tree, lets, escape, ctx).map(Item::Node);
     };
     let get = |k: &str| entries.iter().find(|(key, _)| key == k).map(|(_, v)| v);
     let Some(list) = get("$each") else {
-        return compile(tree, lets, ctx).map(Item::Node);
+        return compile(tree, lets, escape, ctx).map(Item::Node);
     };
     let at = pos(tree);
     let unknown = entries
@@ -137,7 +150,7 @@ fn compile_item(tree: &Spanned<Tree>, lets: &[String], ctx: &mut Ctx) -> Option<
     };
     let mut names = lets.to_vec();
     names.push(alias.clone());
-    let item = compile(item, &names, ctx)?;
+    let item = compile(item, &names, escape, ctx)?;
     Some(Item::Each {
         list: list.clone(),
         alias,
@@ -166,7 +179,8 @@ impl Node {
                 for (k, node) in entries {
                     match node.render(templates, data)? {
                         Some(Value::String(link)) if names_a_link(k) => {
-                            map.insert(k.clone(), markdown::uri_reference(&link).into());
+                            let link = markdown::safe_url(&link).unwrap_or_default();
+                            map.insert(k.clone(), link.into());
                         }
                         Some(v) => {
                             map.insert(k.clone(), v);

@@ -206,7 +206,15 @@ impl Expect {
                 ));
             }
         }
-        let card_text = m.card.as_ref().map(card_strings).unwrap_or_default();
+        // What a reader sees: the zero-width spaces that break payload `](` are invisible.
+        let card_text: Vec<String> = m
+            .card
+            .as_ref()
+            .map(card_strings)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.replace('\u{200B}', ""))
+            .collect();
         for needle in &self.card_contains {
             if !card_text.iter().any(|s| s.contains(needle.as_str())) {
                 problems.push(format!("card has no value containing {needle:?}"));

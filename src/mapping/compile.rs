@@ -201,7 +201,7 @@ fn compile_rule(raw: &Spanned<RawRule>, ctx: &mut Ctx) -> Option<Rule> {
     let title = template(&r.title, ctx);
     let text = template(&r.text, ctx);
     let card: Option<Option<Node>> = match &r.card {
-        Some(tree) => card::compile(tree, &names, ctx).map(Some),
+        Some(tree) => card::compile(tree, &names, Escape::Card, ctx).map(Some),
         None => Some(None),
     };
     let thread = match &r.thread {
@@ -264,7 +264,7 @@ fn compile_http(raw: &RawHttp, lets: &[String], ctx: &mut Ctx) -> Option<Http> {
         }
     }
     let body = match &raw.body {
-        Some(tree) => card::compile(tree, lets, ctx).map(Some),
+        Some(tree) => card::compile(tree, lets, Escape::None, ctx).map(Some),
         None => Some(None),
     };
     let body = body?;

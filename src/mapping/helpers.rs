@@ -66,6 +66,7 @@ const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
     ("changes", jira::changes, Plain),
     ("md", |a| markdown::escape(&a.text(0)).into(), Markdown),
     ("link", link, Markdown),
+    ("href", href, Markdown),
     ("change_summary", jira::change_summary, Markdown),
 ];
 
@@ -264,6 +265,18 @@ fn link(a: &Args) -> Value {
     .into()
 }
 
+/// `href repo_url "/tree/" branch`: the arguments joined into one URL that a markdown
+/// link target can hold (see [`markdown::safe_url`]); empty for any scheme but http(s)
+/// and mailto, so the link falls back to its label. (Not `url`: mappings name their
+/// link variables `url`, and `{{url}}` would then call the helper.)
+fn href(a: &Args) -> Value {
+    let mut joined = String::new();
+    for i in (0..).take_while(|i| a.has(*i)) {
+        joined.push_str(&a.text(i));
+    }
+    markdown::safe_url(&joined).unwrap_or_default().into()
+}
+
 /// `pluralize 3 "commit"` is "3 commits"; `pluralize 1 "entry" "entries"` is "1 entry".
 fn pluralize(a: &Args) -> Value {
     let count = match a.param(0) {
@@ -342,6 +355,17 @@ mod tests {
             render("{{truncate s 3}}", json!({"s": "👍👍👍👍"})),
             "👍👍…"
         );
+    }
+
+    #[test]
+    fn href_joins_and_keeps_only_web_and_mail_links() {
+        let data = json!({"base": "https://g.test/o/r", "branch": "fix)@everyone <!here>"});
+        assert_eq!(
+            render("[b]({{href base \"/tree/\" branch}})", data),
+            "[b](https://g.test/o/r/tree/fix%29%40everyone%20%3C!here%3E)"
+        );
+        let data = json!({"base": "javascript:alert(1)//"});
+        assert_eq!(render("{{href base \"/x\"}}", data), "");
     }
 
     #[test]

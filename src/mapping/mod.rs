@@ -7,6 +7,7 @@ use handlebars::Context;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{ConfigError, Diagnostics, Pos};
+use crate::markdown;
 
 mod card;
 pub mod cases;
@@ -241,7 +242,7 @@ impl Rule {
             activity: mapping.activity.clone(),
             icon: mapping.icon.clone(),
             title: render(&self.title)?.unwrap_or_default(),
-            text: text.trim_end().to_string(),
+            text: markdown::drop_unsafe_links(text.trim_end()),
             card,
             thread,
             http,

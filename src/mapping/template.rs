@@ -25,12 +25,16 @@ pub enum Escape {
     /// `text` and `title`: `{{x}}` is markdown-escaped so it shows as the same text;
     /// `{{{x}}}` inserts it as markdown.
     Markdown,
-    /// Card and body values: serde puts them into JSON strings, nothing to escape.
+    /// Card text: placed into JSON by serde, but a card's TextBlocks read markdown
+    /// links, so `{{x}}` breaks a `](` in the value with a zero-width space.
+    Card,
+    /// Body values and thread keys: serde puts them into JSON strings, nothing to escape.
     None,
 }
 
 pub struct Templates {
     markdown: Handlebars<'static>,
+    card: Handlebars<'static>,
     plain: Handlebars<'static>,
 }
 
@@ -52,6 +56,7 @@ impl Default for Templates {
     fn default() -> Self {
         Self {
             markdown: registry(crate::markdown::escape),
+            card: registry(|value| value.replace("](", "]\u{200B}(")),
             plain: registry(handlebars::no_escape),
         }
     }
@@ -116,6 +121,7 @@ impl Templates {
         match text {
             Text::Literal(s) => Ok(s.clone()),
             Text::Template(Escape::Markdown, name) => self.markdown.render_with_context(name, data),
+            Text::Template(Escape::Card, name) => self.card.render_with_context(name, data),
             Text::Template(Escape::None, name) => self.plain.render_with_context(name, data),
         }
     }
@@ -123,6 +129,7 @@ impl Templates {
     fn registry_mut(&mut self, escape: Escape) -> &mut Handlebars<'static> {
         match escape {
             Escape::Markdown => &mut self.markdown,
+            Escape::Card => &mut self.card,
             Escape::None => &mut self.plain,
         }
     }

@@ -17,14 +17,13 @@ pub(super) struct Dialect {
 /// How text that is not markup is written.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Literal {
-    AsIs,
     /// `&`, `<` and `>` as entities: Slack reads `<...>` as a link or mention.
     Entities,
     /// A zero-width space after each `<`: Google Chat reads `<...>` as a link or
     /// mention and documents no escape, but takes `<\u{200B}...` for text.
     BrokenAngles,
-    /// A zero-width space after each `]` of the text: Teams documents no markdown
-    /// escapes, and `]\u{200B}(` cannot close a link's label.
+    /// A zero-width space between a `]` and a `(` of the text: Teams and RingCentral
+    /// document no markdown escapes, and `]\u{200B}(` cannot close a link's label.
     BrokenLinks,
 }
 
@@ -47,7 +46,9 @@ impl Dialect {
         bullet: "• ",
         keep_quote: false,
         keep_code: false,
-        literal: Literal::AsIs,
+        // Plain text lands in titles and fallbacks some services still read as
+        // markdown: a `](` from the text cannot form a link there.
+        literal: Literal::BrokenLinks,
     };
     pub const RINGCENTRAL: Dialect = Dialect {
         bold: "**",
@@ -57,7 +58,7 @@ impl Dialect {
         bullet: "* ",
         keep_quote: true,
         keep_code: true,
-        literal: Literal::AsIs,
+        literal: Literal::BrokenLinks,
     };
     pub const TEAMS: Dialect = Dialect {
         bold: "**",
@@ -114,7 +115,7 @@ fn push_text(out: &mut String, text: &str, dialect: &Dialect) {
             (Literal::Entities, '<') => out.push_str("&lt;"),
             (Literal::Entities, '>') => out.push_str("&gt;"),
             (Literal::BrokenAngles, '<') => out.push_str("<\u{200B}"),
-            (Literal::BrokenLinks, ']') => out.push_str("]\u{200B}"),
+            (Literal::BrokenLinks, '(') if out.ends_with(']') => out.push_str("\u{200B}("),
             (_, c) => out.push(c),
         }
     }
@@ -263,6 +264,32 @@ fn parse_link(text: &str) -> Option<Link<'_>> {
         url: &text[label_end + 2..url_end],
         len: url_end + 1,
     })
+}
+
+/// See [`super::drop_unsafe_links`]; code spans and escapes are copied as they are.
+pub(super) fn drop_unsafe_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(c) = text[i..].chars().next() {
+        let rest = &text[i..];
+        let taken = match c {
+            '\\' => rest.chars().take(2).map(char::len_utf8).sum(),
+            '`' => rest[1..].find('`').map_or(1, |end| end + 2),
+            '[' | '!' => match parse_link(rest) {
+                Some(link) if super::safe_url(&unescape(link.url)).is_none() => {
+                    out.push_str(link.label);
+                    i += link.len;
+                    continue;
+                }
+                Some(link) => link.len,
+                None => 1,
+            },
+            _ => c.len_utf8(),
+        };
+        out.push_str(&rest[..taken]);
+        i += taken;
+    }
+    out
 }
 
 /// Index of the bracket closing the one at `start`, skipping escaped characters.

@@ -103,6 +103,30 @@ pub fn uri_reference(url: &str) -> String {
     out
 }
 
+/// A URL from a payload as a link may hold it: only `http`, `https` and `mailto`
+/// (anything else, `javascript:` first, is `None`), trimmed, percent-encoded where
+/// payload text could end a markdown or mrkdwn link early (`( ) < > | [ ]`, spaces)
+/// and, outside `mailto`, `@`, which could put another host in the link's userinfo.
+pub fn safe_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "http" | "https" | "mailto") {
+        return None;
+    }
+    let encoded = uri_reference(url).replace('(', "%28").replace(')', "%29");
+    Some(if scheme == "mailto" {
+        encoded
+    } else {
+        encoded.replace('@', "%40")
+    })
+}
+
+/// Rewrites every `[label](target)` whose target [`safe_url`] refuses (or that is
+/// empty) as its label alone: a message never carries a link it did not mean to.
+pub fn drop_unsafe_links(text: &str) -> String {
+    convert::drop_unsafe_links(text)
+}
+
 /// Markdown to plain text: marks and escapes dropped, links as "label (url)".
 pub fn to_plain(text: &str) -> String {
     convert::convert(text, &Dialect::PLAIN)
@@ -157,9 +181,68 @@ pub fn guard_mentions(text: &str) -> String {
     out
 }
 
+/// Plain text (a title, a field name) where a service might still take `@name` for a
+/// mention: every `@` before a word gets a zero-width space after it.
+pub fn break_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '@' && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            out.push('\u{200B}');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_mentions_are_broken() {
+        assert_eq!(
+            break_mentions("@channel, ops@x.test @ 2"),
+            "@\u{200B}channel, ops@\u{200B}x.test @ 2"
+        );
+    }
+
+    #[test]
+    fn a_safe_url_is_http_or_mail_and_cannot_end_a_link() {
+        assert_eq!(
+            safe_url(" https://x.test/tree/fix)@everyone [a]|b<c> "),
+            Some("https://x.test/tree/fix%29%40everyone%20%5Ba%5D%7Cb%3Cc%3E".into())
+        );
+        assert_eq!(
+            safe_url("HTTPS://google.com@evil.test/"),
+            Some("HTTPS://google.com%40evil.test/".into())
+        );
+        assert_eq!(
+            safe_url("mailto:ops@x.test"),
+            Some("mailto:ops@x.test".into())
+        );
+        for refused in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/relative",
+            "",
+            "x",
+        ] {
+            assert_eq!(safe_url(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn links_to_refused_targets_keep_only_their_label() {
+        assert_eq!(
+            drop_unsafe_links("see [x](javascript:alert(1)) and [y]() or [z](https://ok.test/a)"),
+            "see x and y or [z](https://ok.test/a)"
+        );
+        assert_eq!(
+            drop_unsafe_links("a [b] (c) \\[d](e)"),
+            "a [b] (c) \\[d](e)"
+        );
+    }
 
     #[test]
     fn a_uri_reference_encodes_payload_text_and_keeps_escapes() {
@@ -191,8 +274,10 @@ mod tests {
 
     #[test]
     fn escaped_text_comes_back_unchanged_in_plain() {
+        // Except that a `](` cannot form a link where plain text is read as markdown.
+        assert_eq!(to_plain(&escape("a [x](y)")), "a [x]\u{200B}(y)");
         for s in [
-            "a*b_c [x](y) <b>",
+            "a*b_c [x] (y) <b>",
             "{{x}} \"}",
             "C:\\dir",
             "1. one",

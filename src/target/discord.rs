@@ -32,6 +32,7 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     if let Some(icon) = &message.icon {
         insert_non_empty(&mut head, "avatar_url", icon);
     }
+    head.insert("allowed_mentions".into(), allowed_mentions(message));
     if let Some(card) = &message.card {
         let budget = options.max_size.unwrap_or(EMBED_BUDGET);
         head.insert(
@@ -94,6 +95,52 @@ fn fields_within(outline: &Outline, budget: usize) -> Vec<(String, String)> {
     fields
 }
 
+/// Discord pings only what `allowed_mentions` lists: here, the mentions the mapping
+/// wrote itself. Payload text reaches the markdown escaped (`\<`, `\@`), so an
+/// unescaped `<@id>`, `<@&id>` or `@everyone` can only be the mapping's own. A card's
+/// embed pings no one, so a card allows nothing.
+fn allowed_mentions(message: &Message) -> Value {
+    let mut users = Vec::new();
+    let mut roles = Vec::new();
+    let mut everyone = false;
+    let text = if message.card.is_some() {
+        ""
+    } else {
+        message.text.as_str()
+    };
+    let mut rest = text;
+    while let Some(at) = rest.find(['<', '@', '\\']) {
+        let tail = &rest[at..];
+        if tail.starts_with('\\') {
+            rest = tail
+                .get(1..)
+                .map_or("", |t| &t[t.chars().next().map_or(0, char::len_utf8)..]);
+            continue;
+        }
+        if let Some(id) = tail.strip_prefix("<@&").and_then(snowflake) {
+            roles.push(id);
+        } else if let Some(id) = tail.strip_prefix("<@").and_then(snowflake) {
+            users.push(id);
+        } else if tail.starts_with("@everyone") || tail.starts_with("@here") {
+            everyone = true;
+        }
+        rest = &tail[1..];
+    }
+    let parse: Vec<&str> = if everyone {
+        vec!["everyone"]
+    } else {
+        Vec::new()
+    };
+    json!({"parse": parse, "users": users, "roles": roles})
+}
+
+/// The id of `123>...`, as Discord writes user and role ids.
+fn snowflake(text: &str) -> Option<String> {
+    let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+    let closed = text[digits.len()..].starts_with('>');
+    (!digits.is_empty() && closed).then_some(digits)
+}
+
 /// The card as one embed within `budget` characters: trailing fields give way first
 /// (counted in a last field), then the description is trimmed.
 fn embed(outline: &Outline, message: &Message, budget: usize) -> Value {
@@ -138,6 +185,21 @@ fn embed(outline: &Outline, message: &Message, budget: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_mentions_the_mapping_wrote_are_allowed() {
+        let mut m = message("x");
+        m.text = "<@111> <@&222> @here \\@everyone \\<@333> \\<@&444>".into();
+        assert_eq!(
+            allowed_mentions(&m),
+            json!({"parse": ["everyone"], "users": ["111"], "roles": ["222"]})
+        );
+        m.text = "payload says \\@everyone and \\<@1\\>".into();
+        assert_eq!(
+            allowed_mentions(&m),
+            json!({"parse": [], "users": [], "roles": []})
+        );
+    }
     use crate::target::tests::message;
 
     fn embed_size(embed: &Value) -> usize {
@@ -161,7 +223,8 @@ mod tests {
         assert_eq!(
             bodies(&message(&text), &Options::default()),
             vec![
-                json!({"username": "Jira", "content": "**[ABC-1](https://j.test/1)** @\u{200B}everyone \\*x\\*"})
+                json!({"username": "Jira", "content": "**[ABC-1](https://j.test/1)** @\u{200B}everyone \\*x\\*",
+                       "allowed_mentions": {"parse": [], "users": [], "roles": []}})
             ]
         );
     }

@@ -43,7 +43,7 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
 
 fn attachment(outline: &Outline, message: &Message, budget: usize) -> Value {
     let mut out = Map::new();
-    let fallback = markdown::to_plain(&message.text);
+    let fallback = markdown::break_mentions(&markdown::to_plain(&message.text));
     out.insert(
         "fallback".into(),
         split::clip(&fallback, FALLBACK_CHARS, Measure::Chars).into(),
@@ -52,7 +52,7 @@ fn attachment(outline: &Outline, message: &Message, budget: usize) -> Value {
         .title
         .clone()
         .unwrap_or_else(|| markdown::to_plain(&message.title));
-    insert_non_empty(&mut out, "title", &title);
+    insert_non_empty(&mut out, "title", &markdown::break_mentions(&title));
     if let Some(link) = outline.links.first() {
         out.insert("title_link".into(), link.url.clone().into());
     }
@@ -63,7 +63,7 @@ fn attachment(outline: &Outline, message: &Message, budget: usize) -> Value {
         markdown::guard_mentions,
     );
     insert_non_empty(&mut out, "text", &text);
-    insert_fields_and_image(&mut out, outline, str::to_string, |value| {
+    insert_fields_and_image(&mut out, outline, markdown::break_mentions, |value| {
         markdown::guard_mentions(&markdown::escape(value))
     });
     Value::Object(out)

@@ -249,6 +249,8 @@ fn hostile_values_show_as_sent_on_every_kind() {
                 .to_string(),
             Kind::Preview => shown(body["text"].as_str().expect("text")),
         };
+        // Zero-width spaces that break a payload's `](` are not seen.
+        let visible = visible.replace('\u{200B}', "");
         assert!(
             visible.contains(first_line),
             "{kind}: {visible:?} lacks {first_line:?}"
@@ -317,8 +319,111 @@ fn rule_of(outcome: &Outcome) -> Option<String> {
     }
 }
 
+/// Every string a mapping could put in a message, URLs and branch names included, as an
+/// attacker would write it.
+const HOSTILE: &str = "@everyone @here @channel @All @Present <!channel> <!here> <users/all> ![:Team](1) fix)@everyone [x](javascript:alert(1))";
+
+/// The mentions each service reads in what it is sent: none may come from payload text.
+fn live_mentions(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Chime | Kind::Discord | Kind::Mattermost => {
+            &["@everyone", "@here", "@channel", "@all", "@present"]
+        }
+        Kind::Slack => &["<!channel>", "<!here>", "<!everyone>"],
+        Kind::GoogleChat => &["<users/all>"],
+        Kind::RingCentral | Kind::RingCentralLegacy => &["![:team](", "![:person]("],
+        // Teams pings only through a card's `msteams.entities`, which no body has; an
+        // `<at>` in text is text. Http and preview are data for a program or a page.
+        Kind::Teams | Kind::Http | Kind::Preview => &[],
+    }
+}
+
+/// Every string a service reads as markup: a card's `fallbackText` (Adaptive Cards) or
+/// `fallback` (RingCentral's v1 card) is plain text for notifications, where a
+/// `[x](y)` is no link.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "fallbackText" | "fallback"))
+            .for_each(|(_, v)| strings(v, out)),
+        _ => {}
+    }
+}
+
+fn slack_mrkdwn(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| slack_mrkdwn(v, out)),
+        Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("mrkdwn") {
+                out.extend(map.get("text").and_then(Value::as_str).map(str::to_string));
+            }
+            map.values().for_each(|v| slack_mrkdwn(v, out));
+        }
+        _ => {}
+    }
+}
+
+/// A body built from hostile payload text pings no one and links nowhere but http(s).
+fn assert_inert(kind: Kind, body: &Value, fixture: &str) {
+    let mut all = Vec::new();
+    strings(body, &mut all);
+    // Google Chat and RingCentral read mentions in a message's own text only, Discord
+    // in its content (an embed pings no one), Slack in its text and `mrkdwn` blocks;
+    // card fields and `plain_text` are shown as they are.
+    let read_for_mentions = match kind {
+        Kind::Discord => body["content"]
+            .as_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        Kind::GoogleChat | Kind::RingCentral | Kind::RingCentralLegacy => ["text", "title", "body"]
+            .iter()
+            .filter_map(|field| body[field].as_str().map(str::to_string))
+            .collect(),
+        Kind::Slack => {
+            let mut mrkdwn = body["text"]
+                .as_str()
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            slack_mrkdwn(body, &mut mrkdwn);
+            mrkdwn
+        }
+        _ => all.clone(),
+    };
+    for text in &read_for_mentions {
+        let lower = text.to_lowercase();
+        for mention in live_mentions(kind) {
+            assert!(
+                !lower.contains(mention),
+                "{fixture}: {kind} carries {mention}: {text}"
+            );
+        }
+    }
+    // Slack and Google Chat read links as `<url|label>` only; http and preview bodies
+    // are data (their title is the mapping's plain text); the rest read markdown.
+    let reads_markdown_links = !matches!(
+        kind,
+        Kind::Slack | Kind::GoogleChat | Kind::Http | Kind::Preview
+    );
+    for text in &all {
+        let unescaped_link = reads_markdown_links
+            && text
+                .match_indices("](javascript:")
+                .any(|(at, _)| !text[..at].ends_with('\\'));
+        assert!(
+            !unescaped_link && !text.contains("<javascript:") && !text.starts_with("javascript:"),
+            "{fixture}: {kind} links to javascript: {text}"
+        );
+    }
+}
+
 /// Payloads of the wrong shape render (or match nothing) within every service's limits;
-/// they never fail or panic.
+/// they never fail or panic. Hostile text in every string makes no live mention and no
+/// link but http(s) on any kind.
 #[test]
 fn payloads_of_the_wrong_shape_still_render() {
     let schemas = Schemas::load();
@@ -330,6 +435,7 @@ fn payloads_of_the_wrong_shape_still_render() {
     ];
     let as_list = || serde_json::json!(["\"}{{x}}\\ *a* <b>", null]);
     let as_markup = || serde_json::json!("\"}{{x}}\\ *a* <b> [x](y) {{{z}}}");
+    let as_hostile = || serde_json::json!(HOSTILE);
     for source in SOURCES {
         let (mapping, _) =
             Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
@@ -337,9 +443,20 @@ fn payloads_of_the_wrong_shape_still_render() {
             let headers = read_sidecar_headers(&file).expect("headers parse");
             let real = read_payload(&file).expect("fixture parses");
             let real_rule = rule_of(&mapping.apply(&Event::new(&real, &headers)).unwrap());
-            let shapes = [confused(&real, &as_list), confused(&real, &as_markup)];
+            let shapes = [
+                confused(&real, &as_list),
+                confused(&real, &as_markup),
+                confused(&real, &as_hostile),
+            ];
             for (n, payload) in shapes.iter().enumerate() {
                 let outcome = render_within_limits(&mapping, payload, &headers, &schemas, &file);
+                if let (2, Outcome::Message(message)) = (n, &outcome) {
+                    for kind in Kind::ALL {
+                        for body in target::build(kind, message, &target::Options::default()) {
+                            assert_inert(kind, &body, &file.display().to_string());
+                        }
+                    }
+                }
                 assert_eq!(
                     rule_of(&outcome),
                     real_rule,
