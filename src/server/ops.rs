@@ -132,7 +132,24 @@ fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<(), (StatusCode, 
 pub struct ListQuery {
     status: Option<String>,
     target: Option<String>,
-    limit: Option<usize>,
+    /// Text, so that a bad value gets this API's JSON error rather than axum's.
+    limit: Option<String>,
+}
+
+/// Most rows one list answer holds: a bigger page is a slow answer that holds the
+/// store's reader, for a person who will not read it.
+const MAX_LIMIT: usize = 1000;
+
+fn list_limit(text: Option<&str>) -> Result<usize, String> {
+    let Some(text) = text else {
+        return Ok(100);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(limit @ 1..=MAX_LIMIT) => Ok(limit),
+        _ => Err(format!(
+            "limit `{text}` is not a whole number from 1 to {MAX_LIMIT}"
+        )),
+    }
 }
 
 pub async fn list(
@@ -148,10 +165,14 @@ pub async fn list(
         Some(Ok(status)) => Some(status),
         None => None,
     };
+    let limit = match list_limit(query.limit.as_deref()) {
+        Ok(limit) => limit,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     let filter = Filter {
         status,
         targets: query.target.into_iter().collect(),
-        limit: query.limit.unwrap_or(100),
+        limit,
     };
     match gateway.store.list(&filter).await {
         Ok(deliveries) => reply(StatusCode::OK, &json!({"deliveries": deliveries})),

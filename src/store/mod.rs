@@ -226,7 +226,7 @@ pub trait Store: Send + Sync {
     /// budget; returns the ids replayed.
     async fn replay(&self, which: Replay) -> Result<Vec<i64>, StoreError>;
     async fn queues(&self) -> Result<Vec<QueueStats>, StoreError>;
-    /// Reachable and answering, for `/readyz`.
+    /// Reachable and able to take a write, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Asks that `owner` be the one worker delivering to `target` for `ttl`; asking
     /// again before it ends renews it. One sender per target is what keeps a target's

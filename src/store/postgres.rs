@@ -375,9 +375,17 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    /// A standby answers reads but takes no write: it is not ready to accept events.
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client.execute("SELECT 1", &[]).await.map_err(unavailable)?;
+        let standby: bool = client
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .map_err(unavailable)?
+            .get(0);
+        if standby {
+            return Err(unavailable("the database is a read-only standby"));
+        }
         Ok(())
     }
 

@@ -90,7 +90,11 @@ async fn a_store_that_cannot_take_the_write_answers_503() {
         error.contains("nothing was queued, send it again later"),
         "{error}"
     );
+    // Readiness tries the write path, so a load balancer stops sending here too.
+    let (status, ready) = gateway.get("/readyz").await;
+    assert_eq!(status, 503, "{ready}");
     lock.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(gateway.get("/readyz").await.0, 200);
 
     post_numbered(&gateway, 3).await;
     let list = gateway

@@ -163,7 +163,7 @@ impl Gateway {
     /// The outbox as the admin API lists it, oldest first.
     pub async fn deliveries(&self) -> Vec<Value> {
         let (status, body) = self
-            .api(reqwest::Method::GET, "/api/deliveries?limit=0")
+            .api(reqwest::Method::GET, "/api/deliveries?limit=1000")
             .await;
         assert_eq!(status, 200, "{body}");
         let mut list = body["deliveries"].as_array().cloned().unwrap_or_default();

@@ -55,6 +55,29 @@ async fn health_metrics_and_the_admin_guard() {
         .api(Method::GET, "/api/deliveries?status=sent")
         .await;
     assert_eq!(status, 400, "{body}");
+    for limit in ["0", "1001", "99999999999999999999999", "ten"] {
+        let (status, body) = gateway
+            .api(Method::GET, &format!("/api/deliveries?limit={limit}"))
+            .await;
+        assert_eq!(status, 400, "limit={limit}: {body}");
+        assert!(
+            body["error"].as_str().unwrap_or("").contains("1 to 1000"),
+            "{body}"
+        );
+    }
+    let (status, body) = gateway.api(Method::GET, "/api/deliveries?limit=1000").await;
+    assert_eq!(status, 200, "{body}");
+    // An unknown route's name is the sender's text: logged quoted (as Debug), a `%0A`
+    // in it cannot start a line of the text log.
+    let (status, _) = gateway.post("nowhere%0Aforged%20line", "{}", &[]).await;
+    assert_eq!(status, 404);
+    assert!(
+        gateway
+            .log()
+            .contains(r#""route":"\"nowhere\\nforged line\"""#),
+        "{}",
+        gateway.log()
+    );
     assert!(
         !gateway.log().contains(crate::gateway::ADMIN_TOKEN),
         "tokens are never logged"
