@@ -57,6 +57,7 @@ pub fn run(config: &Path, command: &Command) -> anyhow::Result<ExitCode> {
                     status: args.status,
                     targets: args.target.iter().cloned().collect(),
                     limit: args.limit,
+                    before: None,
                 };
                 let deliveries = store.list(&filter).await?;
                 print_list(&deliveries, args.json)?;

@@ -11,7 +11,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{error, reply, Gateway};
-use crate::store::{Filter, Replay, Status, StoreError};
+use crate::store::{Delivery, Filter, Replay, Status, StoreError};
 use crate::target::Kind;
 
 pub async fn healthz() -> Response {
@@ -44,8 +44,41 @@ pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
         .into_response()
 }
 
-/// The newest messages kept by `preview` targets, for a person to read.
-pub async fn preview(State(gateway): State<Arc<Gateway>>) -> Response {
+/// Messages per page of `/preview`.
+const PREVIEW_PAGE: usize = 50;
+
+#[derive(Debug, Deserialize)]
+pub struct PreviewQuery {
+    /// Text, so that a bad value gets a clear answer rather than axum's.
+    before: Option<String>,
+}
+
+/// The messages kept by `preview` targets, newest first, a page at a time, for a
+/// person to read. Payload text can be personal data: with an `admin_token`, the
+/// page asks for it (a browser prompts; any user name, the token as password).
+pub async fn preview(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(query): Query<PreviewQuery>,
+) -> Response {
+    if let Some(token) = &gateway.config.admin_token {
+        if !presents(&headers, token) {
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "the preview holds payload text: sign in with the admin_token as the password",
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"hookbridge preview\""),
+            );
+            return response;
+        }
+    }
+    let before = match query.before.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "before is a delivery id"),
+    };
     let targets: Vec<String> = gateway
         .config
         .targets
@@ -61,22 +94,27 @@ pub async fn preview(State(gateway): State<Arc<Gateway>>) -> Response {
         let filter = Filter {
             status: None,
             targets,
-            limit: 50,
+            limit: PREVIEW_PAGE,
+            before,
         };
         match gateway.store.list(&filter).await {
             Ok(d) => d,
             Err(err) => return error(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
         }
     };
+    Html(preview_page(&deliveries)).into_response()
+}
+
+fn preview_page(deliveries: &[Delivery]) -> String {
     let mut page = String::from(
         "<!doctype html><meta charset=utf-8><title>hookbridge preview</title>\
          <style>body{font:15px system-ui;max-width:60rem;margin:2rem auto}\
          article{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}\
          pre{white-space:pre-wrap}small{color:#666}</style>\
-         <h1>Preview</h1><p>The newest 50 messages sent to preview targets. Reload to see more.</p>",
+         <h1>Preview</h1><p>Messages sent to preview targets, newest first. Reload to see new ones.</p>",
     );
     if deliveries.is_empty() {
-        page += "<p><em>Nothing yet: POST a webhook to /hooks/{route}.</em></p>";
+        page += "<p><em>Nothing (more) yet: POST a webhook to /hooks/{route}.</em></p>";
     }
     for d in deliveries {
         let message: serde_json::Value = d
@@ -95,7 +133,35 @@ pub async fn preview(State(gateway): State<Arc<Gateway>>) -> Response {
             escape(field("text")),
         );
     }
-    Html(page).into_response()
+    if let (PREVIEW_PAGE, Some(last)) = (deliveries.len(), deliveries.last()) {
+        page += &format!(
+            "<p><a href=\"/preview?before={}\">Older messages</a></p>",
+            last.id
+        );
+    }
+    page
+}
+
+/// The admin token, as `Authorization: Bearer <token>` or as a browser's Basic
+/// sign-in password; compared in constant time.
+fn presents(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let presented = if let Some(bearer) = given.strip_prefix("Bearer ") {
+        bearer.as_bytes().to_vec()
+    } else if let Some(basic) = given.strip_prefix("Basic ") {
+        let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, basic)
+            .unwrap_or_default();
+        match decoded.iter().position(|b| *b == b':') {
+            Some(colon) => decoded[colon + 1..].to_vec(),
+            None => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
+    bool::from(presented.as_slice().ct_eq(token.as_bytes()))
 }
 
 fn escape(text: &str) -> String {
@@ -113,12 +179,7 @@ fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<(), (StatusCode, 
             "the admin API is off: set admin_token in the config (HOOKBRIDGE_ADMIN_TOKEN)",
         ));
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+    if presents(headers, token) {
         Ok(())
     } else {
         Err((
@@ -173,6 +234,7 @@ pub async fn list(
         status,
         targets: query.target.into_iter().collect(),
         limit,
+        before: None,
     };
     match gateway.store.list(&filter).await {
         Ok(deliveries) => reply(StatusCode::OK, &json!({"deliveries": deliveries})),

@@ -151,6 +151,8 @@ pub struct Filter {
     pub targets: Vec<String>,
     /// Newest first, at most this many (0: no limit).
     pub limit: usize,
+    /// Only deliveries older than this one (a lower id): the next page.
+    pub before: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -301,9 +301,10 @@ impl Store for PostgresStore {
                     "SELECT {COLUMNS} FROM deliveries \
                      WHERE ($1::text IS NULL OR status = $1) \
                      AND (cardinality($2::text[]) = 0 OR target = ANY($2)) \
+                     AND ($4::bigint IS NULL OR id < $4) \
                      ORDER BY id DESC LIMIT $3"
                 ),
-                &[&status, &filter.targets, &limit],
+                &[&status, &filter.targets, &limit, &filter.before],
             )
             .await
             .map_err(unavailable)?;

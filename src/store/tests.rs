@@ -136,6 +136,7 @@ pub async fn behaves(store: &dyn Store) {
             status: Some(Status::Delivered),
             targets: vec!["a".into()],
             limit: 0,
+            before: None,
         })
         .await
         .unwrap();

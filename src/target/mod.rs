@@ -154,9 +154,17 @@ pub fn build(kind: Kind, message: &Message, options: &Options) -> Vec<Value> {
         Kind::Discord => discord::bodies(message, options),
         Kind::Mattermost => mattermost::bodies(message, options),
         Kind::Http => http_bodies(message, options),
-        Kind::Preview => vec![preview(message, &message.text)],
+        Kind::Preview => {
+            let budget = options.max_size.unwrap_or(PREVIEW_BUDGET);
+            let text = split::fit_one(&message.text, budget, split::Measure::JsonBytes);
+            vec![preview(message, &text)]
+        }
     }
 }
+
+/// Bytes of text a preview keeps per message: the page is for reading, and its store
+/// rows should not grow with whatever a sender posts.
+pub const PREVIEW_BUDGET: usize = 64 * 1024;
 
 /// Everything the mapping produced, with absent parts left out rather than `null`.
 fn preview(message: &Message, text: &str) -> Value {

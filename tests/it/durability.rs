@@ -57,9 +57,11 @@ async fn sigterm_stops_cleanly_and_the_next_start_delivers_the_queue() {
         "SIGTERM exits 0: {status:?}\n{}",
         gateway.log()
     );
-    assert!(gateway
-        .log()
-        .contains("queued deliveries stay in the store"));
+    assert!(
+        gateway
+            .logs("queued deliveries stay in the store", SOON)
+            .await
+    );
 
     chat.otherwise(Answer::status(200));
     let gateway = Gateway::start_with(&dir.path().join("config.yaml"), &[]);
@@ -103,7 +105,9 @@ async fn a_store_that_cannot_take_the_write_answers_503() {
     let rules: Vec<_> = list.iter().map(|d| d["bodies"][0].clone()).collect();
     assert!(rules[0].as_str().unwrap().contains("event 1"));
     assert!(rules[1].as_str().unwrap().contains("event 3"));
-    assert!(gateway
-        .log()
-        .contains("answering 503 so the sender retries"));
+    assert!(
+        gateway
+            .logs("answering 503 so the sender retries", SOON)
+            .await
+    );
 }

@@ -120,6 +120,19 @@ impl Gateway {
         self.log.lock().unwrap().clone()
     }
 
+    /// Whether `needle` reaches the log within `within`: lines arrive through a reader
+    /// thread, a moment after the request that caused them was answered.
+    pub async fn logs(&self, needle: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while !self.log().contains(needle) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     /// POSTs a JSON body to /hooks/{route}; the status and the parsed answer.
     pub async fn post(
         &self,

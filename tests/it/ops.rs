@@ -71,13 +71,8 @@ async fn health_metrics_and_the_admin_guard() {
     // in it cannot start a line of the text log.
     let (status, _) = gateway.post("nowhere%0Aforged%20line", "{}", &[]).await;
     assert_eq!(status, 404);
-    assert!(
-        gateway
-            .log()
-            .contains(r#""route":"\"nowhere\\nforged line\"""#),
-        "{}",
-        gateway.log()
-    );
+    let quoted = r#""route":"\"nowhere\\nforged line\"""#;
+    assert!(gateway.logs(quoted, SOON).await, "{}", gateway.log());
     assert!(
         !gateway.log().contains(crate::gateway::ADMIN_TOKEN),
         "tokens are never logged"
@@ -186,14 +181,66 @@ async fn the_default_config_serves_a_readable_preview() {
     gateway
         .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
         .await;
-    let (status, page) = gateway.get("/preview").await;
-    assert_eq!(status, 200);
+    // Payload text can be personal data: with an admin token the page asks for it, as
+    // a browser's sign-in (any user name, the token as the password).
+    let (status, _) = gateway.get("/preview").await;
+    assert_eq!(status, 401);
+    let signed_in = reqwest::Client::new()
+        .get(gateway.url("/preview"))
+        .basic_auth("ops", Some(crate::gateway::ADMIN_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let page = signed_in.text().await.unwrap();
     assert!(page.contains("rule issue-created"), "{page}");
     // The summary holds `<b>bold</b>`: the page shows the message's markdown, where it
     // is escaped text (`\<b\>`), and that markdown is HTML-escaped in turn.
     assert!(
         page.contains(r"\&lt;b\&gt;bold\&lt;/b\&gt;") && !page.contains("<b>"),
         "payload text is escaped on the page: {page}"
+    );
+}
+
+/// The preview pages fifty messages at a time, and keeps at most 64 KB of each.
+#[tokio::test]
+async fn the_preview_is_paged_and_bounded() {
+    let dir = scratch();
+    let routes = numbered_route(&["preview"]);
+    let yaml =
+        config("  preview: {kind: preview}\n", &routes).replace("admin_token: test-token\n", "");
+    let gateway = Gateway::start(dir.path(), &yaml);
+    let huge = "x".repeat(200 * 1024);
+    let (status, _) = gateway
+        .post("t", json!({"n": 0, "note": huge}).to_string(), &[])
+        .await;
+    assert_eq!(status, 202);
+    for n in 1..=54 {
+        post_numbered(&gateway, n).await;
+    }
+    let (status, first) = gateway.get("/preview").await;
+    assert_eq!(status, 200);
+    assert_eq!(first.matches("<article>").count(), 50);
+    assert!(
+        first.contains("event 54") && !first.contains("event 4 "),
+        "newest first"
+    );
+    let older = first
+        .split("href=\"/preview?before=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to older messages");
+    let (_, second) = gateway.get(&format!("/preview?before={older}")).await;
+    assert_eq!(second.matches("<article>").count(), 5, "{second}");
+    assert!(second.contains("event 1<") && second.contains("event 0 x"));
+    assert!(
+        second.len() < 80 * 1024,
+        "the 200 KB note is cut: {}",
+        second.len()
+    );
+    assert!(
+        second.contains("more lines") || second.contains('…'),
+        "and says so"
     );
 }
 

@@ -119,6 +119,7 @@ async fn webhook_urls_secrets_and_signatures_stay_out_of_the_log() {
     gateway
         .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
         .await;
+    assert!(gateway.logs("delivered", SOON).await, "{}", gateway.log());
     let log = gateway.log();
     assert!(log.contains("will retry"), "the failure was logged: {log}");
     let contract = crate::services::Contract::of("chime");

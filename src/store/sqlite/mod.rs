@@ -387,6 +387,10 @@ impl Store for SqliteStore {
                 let marks: Vec<String> = (first..=args.len()).map(|i| format!("?{i}")).collect();
                 sql += &format!(" AND target IN ({})", marks.join(", "));
             }
+            if let Some(before) = filter.before {
+                args.push(before.to_string());
+                sql += &format!(" AND id < CAST(?{} AS INTEGER)", args.len());
+            }
             sql += " ORDER BY id DESC";
             if filter.limit > 0 {
                 sql += &format!(" LIMIT {}", filter.limit);
