@@ -254,4 +254,38 @@ mod tests {
         let verdict = judge(&throttled, &policy(), 0, now, now, 0.5);
         assert!(matches!(verdict, Verdict::Dead { .. }), "{verdict:?}");
     }
+
+    #[test]
+    fn each_refusal_says_what_to_fix() {
+        let hint = |status| {
+            let Verdict::Dead { error, .. } = judge_now(&answered(status), 0) else {
+                panic!("{status} is dead");
+            };
+            error
+        };
+        assert!(hint(301).contains("redirects: set the url it points to"));
+        for status in [401, 403] {
+            assert!(hint(status).contains("token was refused"), "{status}");
+        }
+        assert!(hint(413).contains("lower the target's max_size"));
+        assert_eq!(hint(422), "HTTP 422");
+    }
+
+    #[test]
+    fn budgets_read_in_their_largest_whole_unit() {
+        for (secs, millis, shown) in [
+            (7200, 0, "2h"),
+            (3600, 0, "1h"),
+            (5400, 0, "90m"),
+            (3660, 0, "61m"),
+            (60, 0, "1m"),
+            (120, 0, "2m"),
+            (61, 0, "61s"),
+            (1, 0, "1s"),
+            (0, 500, "500ms"),
+        ] {
+            let d = Duration::from_secs(secs) + Duration::from_millis(millis);
+            assert_eq!(humanize(d), shown, "{d:?}");
+        }
+    }
 }

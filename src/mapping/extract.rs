@@ -8,7 +8,6 @@ use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub struct JsonPath {
-    source: String,
     plan: Plan,
 }
 
@@ -41,14 +40,7 @@ impl JsonPath {
             Some(steps) => Plan::Direct(steps),
             None => Plan::Query(query),
         };
-        Ok(Self {
-            source: source.to_string(),
-            plan,
-        })
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.source
+        Ok(Self { plan })
     }
 
     /// Whether the path can select several values (and so yields a list in `let`).

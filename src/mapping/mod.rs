@@ -447,4 +447,47 @@ rules:
         let shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["m.yaml:2:11: warning: rule `lonely` has no test case: add one under `tests:` with `expect: {rule: lonely}`"]);
     }
+
+    #[test]
+    fn not_and_any_stand_alone_in_a_condition() {
+        let rule = |condition: &str| {
+            format!("rules:\n  - name: r\n    when:\n      - {condition}\n    text: hi\n")
+        };
+        for (condition, key) in [
+            ("{not: {path: $.a, exists: true}, path: $.b}", "not"),
+            ("{any: [{path: $.a, exists: true}], header: X-A}", "any"),
+        ] {
+            let report = errors(&rule(condition));
+            assert!(
+                report.contains(&format!("`{key}`")),
+                "{condition}: {report}"
+            );
+        }
+        let fine = mapping(&rule(
+            "{any: [{path: $.a, exists: true}, {not: {path: $.b, exists: true}}]}",
+        ));
+        let matched = |payload| !matches!(apply(&fine, payload, &[]), Outcome::NoMatch);
+        assert!(matched(json!({"a": 1, "b": 1})));
+        assert!(matched(json!({})));
+        assert!(!matched(json!({"b": 1})));
+    }
+
+    #[test]
+    fn booleans_compare_as_json_writes_them() {
+        let m = mapping(
+            "rules:\n  - name: merged\n    when:\n      - {path: $.merged, equals: true}\n    text: hi\n",
+        );
+        assert!(matches!(
+            apply(&m, json!({"merged": true}), &[]),
+            Outcome::Message(_)
+        ));
+        assert!(matches!(
+            apply(&m, json!({"merged": false}), &[]),
+            Outcome::NoMatch
+        ));
+        assert!(matches!(
+            apply(&m, json!({"merged": "yes"}), &[]),
+            Outcome::NoMatch
+        ));
+    }
 }

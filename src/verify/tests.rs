@@ -611,3 +611,41 @@ fn standard_webhooks_candidates_are_capped() {
     let short = format!("v1,{} {good}", BASE64.encode([7u8; 5]));
     assert_eq!(with(&short), Ok(()));
 }
+
+#[test]
+fn a_request_passes_with_its_bytes_and_text_headers() {
+    let map = headers(&[("X-A", "1"), ("X-Token", "t0k")]);
+    let request = |map| Unverified {
+        headers: map,
+        query: None,
+        body: Bytes::from_static(b"{\"n\":1}"),
+    };
+    let open = check(None, request(&map), at(0)).unwrap();
+    assert_eq!(open.body(), b"{\"n\":1}");
+    assert_eq!(
+        open.headers(),
+        [
+            ("x-a".to_string(), "1".to_string()),
+            ("x-token".into(), "t0k".into())
+        ]
+    );
+    assert_eq!(open.replay_key(), None);
+    // The same value configured twice (a rotation not yet cleaned up) still matches.
+    let twice = Verify::Token {
+        at: TokenAt::Header("X-Token".into()),
+        values: vec!["t0k".into(), "t0k".into()],
+    };
+    assert!(check(Some(&twice), request(&map), at(0)).is_ok());
+}
+
+#[test]
+fn a_check_is_off_only_without_secrets() {
+    assert!(preset(Preset::Github, &[]).is_off());
+    assert!(!preset(Preset::Github, &["s"]).is_off());
+    let token = |values: Vec<String>| Verify::Token {
+        at: TokenAt::Query("t".into()),
+        values,
+    };
+    assert!(token(vec![]).is_off());
+    assert!(!token(vec!["v".into()]).is_off());
+}
