@@ -31,8 +31,14 @@ pub enum Item {
         list: String,
         alias: String,
         item: Node,
+        /// Elements shown; past them one closing element says how many more there are.
+        max: usize,
     },
 }
+
+/// Elements an `$each` shows unless its `$max` says otherwise: enough for any room,
+/// and a bound on the work a list of thousands (an Alertmanager group) can cost.
+pub const DEFAULT_EACH_MAX: usize = 100;
 
 /// `escape`: [`Escape::Card`] for a card, [`Escape::None`] for an `http` body.
 pub fn compile(
@@ -117,7 +123,7 @@ fn compile_item(
     let at = pos(tree);
     let unknown = entries
         .iter()
-        .find(|(k, _)| !["$each", "$as", "$item"].contains(&k.as_str()));
+        .find(|(k, _)| !["$each", "$as", "$item", "$max"].contains(&k.as_str()));
     if let Some((key, v)) = unknown {
         ctx.error(
             pos(v),
@@ -148,6 +154,7 @@ fn compile_item(
         ctx.error(at, "`$each` needs `$item`: the card element to repeat");
         return None;
     };
+    let max = each_max(get("$max"), ctx)?;
     let mut names = lets.to_vec();
     names.push(alias.clone());
     let item = compile(item, &names, escape, ctx)?;
@@ -155,7 +162,27 @@ fn compile_item(
         list: list.clone(),
         alias,
         item,
+        max,
     })
+}
+
+fn each_max(node: Option<&Spanned<Tree>>, ctx: &mut Ctx) -> Option<usize> {
+    let Some(node) = node else {
+        return Some(DEFAULT_EACH_MAX);
+    };
+    match &node.value {
+        Tree::Number(n) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
+            Some(max @ 1..) => Some(max),
+            _ => {
+                ctx.error(pos(node), "`$max` is how many elements to show: 1 or more");
+                None
+            }
+        },
+        _ => {
+            ctx.error(pos(node), "`$max` is a number of elements, such as 20");
+            None
+        }
+    }
 }
 
 impl Node {
@@ -201,6 +228,21 @@ impl Node {
     }
 }
 
+/// What closes a list cut at its `$max`, shaped like the elements before it: a fact
+/// for facts, a TextBlock for card elements, else text.
+fn more_element(last: Option<&Value>, more: usize) -> Value {
+    let text = format!("…and {more} more");
+    match last {
+        Some(v) if v.get("title").is_some() && v.get("value").is_some() => {
+            serde_json::json!({"title": "…", "value": format!("and {more} more")})
+        }
+        Some(v) if v.get("type").is_some() => {
+            serde_json::json!({"type": "TextBlock", "text": text, "wrap": true, "isSubtle": true})
+        }
+        _ => Value::String(text),
+    }
+}
+
 /// `url`, `iconUrl`, `backgroundImage`... : the card keys a service opens or fetches.
 fn names_a_link(key: &str) -> bool {
     key == "url" || key.ends_with("Url") || key == "backgroundImage"
@@ -215,17 +257,27 @@ impl Item {
     ) -> Result<(), RenderError> {
         match self {
             Item::Node(node) => out.extend(node.render(templates, data)?),
-            Item::Each { list, alias, item } => {
-                let vars = data.data().as_object().cloned().unwrap_or_default();
-                let elements = vars
-                    .get(list)
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                for element in elements {
-                    let mut scope = vars.clone();
-                    scope.insert(alias.clone(), element);
-                    out.extend(item.render(templates, &Context::from(Value::Object(scope)))?);
+            Item::Each {
+                list,
+                alias,
+                item,
+                max,
+            } => {
+                let elements = match data.data().get(list) {
+                    Some(Value::Array(elements)) => elements,
+                    _ => return Ok(()),
+                };
+                // One scope for the whole list, the alias rebound per element: the
+                // rule's variables are copied once, not once per element.
+                let mut scope = data.clone();
+                for element in elements.iter().take(*max) {
+                    if let Some(vars) = scope.data_mut().as_object_mut() {
+                        vars.insert(alias.clone(), element.clone());
+                    }
+                    out.extend(item.render(templates, &scope)?);
+                }
+                if elements.len() > *max {
+                    out.push(more_element(out.last(), elements.len() - max));
                 }
             }
         }

@@ -305,6 +305,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::mapping::card::DEFAULT_EACH_MAX;
 
     fn mapping(source: &str) -> Mapping {
         Mapping::from_source(Path::new("m.yaml"), source).unwrap_or_else(|e| panic!("{e}"))
@@ -489,5 +490,48 @@ rules:
             apply(&m, json!({"merged": "yes"}), &[]),
             Outcome::NoMatch
         ));
+    }
+
+    fn card_of(outcome: Outcome) -> Value {
+        match outcome {
+            Outcome::Message(m) => m.card.expect("a card"),
+            other => panic!("no message: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_shows_its_max_then_counts_the_rest() {
+        let source = "rules:
+  - name: alerts
+    let:
+      alerts: $.alerts[*]
+    card:
+      type: AdaptiveCard
+      version: \"1.3\"
+      body:
+        - {$each: alerts, $as: a, $item: {type: TextBlock, text: \"{{a.name}} of {{len alerts}}\"}}
+        - type: FactSet
+          facts:
+            - {$each: alerts, $as: a, $max: 2, $item: {title: \"{{a.name}}\", value: x}}
+";
+        let m = mapping(source);
+        let alerts: Vec<Value> = (0..250).map(|i| json!({"name": format!("n{i}")})).collect();
+        let card = card_of(apply(&m, json!({"alerts": alerts}), &[]));
+        let body = card["body"].as_array().unwrap();
+        assert_eq!(body.len(), DEFAULT_EACH_MAX + 2);
+        assert_eq!(
+            body[0]["text"], "n0 of 250",
+            "the whole list stays in scope"
+        );
+        assert_eq!(body[99]["text"], "n99 of 250");
+        assert_eq!(body[100]["text"], "…and 150 more");
+        let facts = body[101]["facts"].as_array().unwrap();
+        assert_eq!(
+            facts.last().unwrap(),
+            &json!({"title": "…", "value": "and 248 more"})
+        );
+        assert_eq!(facts.len(), 3);
+        let zero = source.replace("$max: 2", "$max: 0");
+        assert!(errors(&zero).contains("`$max` is how many elements to show"));
     }
 }

@@ -74,7 +74,14 @@ pub async fn hook(
         }
         Err(refusal) => {
             gateway.metrics.event(&route_name, refusal.outcome);
-            error(refusal.status, refusal.message)
+            let mut response = error(refusal.status, refusal.message);
+            if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
+                // Nothing was queued: a sender that honours this comes back soon.
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            response
         }
     }
 }
@@ -93,9 +100,7 @@ async fn accept(
     let timeout = gateway.config.server.read_timeout;
     let body = read_body(body, headers, route.max_body, timeout).await?;
     supported_format(headers)?;
-    let verified = verify_request(gateway, route, headers, query, body)?;
-    let destinations = plan::destinations(route, &gateway.config.targets);
-    let plan = plan::plan(&route.mappings, &destinations, &verified).map_err(refusal)?;
+    let plan = verified_plan(gateway, route_name, headers, query, body).await?;
     let rule = match &plan.outcome {
         Outcome::Message(message) => message.rule.clone(),
         Outcome::Dropped { rule } => {
@@ -114,19 +119,65 @@ async fn accept(
     store(gateway, route_name, id, &rule, plan).await
 }
 
-fn verify_request(
+/// Verifying and planning are CPU work whose size a request sets: they run on the
+/// blocking pool, at most one per core at a time, so `/healthz`, `/metrics` and the
+/// delivery workers keep their threads. When every slot is taken the request gets a
+/// 503 with `Retry-After` at once rather than waiting in an unbounded queue.
+async fn verified_plan(
     gateway: &Gateway,
+    route_name: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Bytes,
+) -> Result<Plan, Refusal> {
+    let Ok(slot) = Arc::clone(&gateway.cpu).try_acquire_owned() else {
+        tracing::warn!("every CPU slot is busy; answering 503 so the sender retries");
+        return Err(refuse(
+            "busy",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the gateway is busy: nothing was queued, send it again in a moment",
+        ));
+    };
+    let config = Arc::clone(&gateway.config);
+    let route_name = route_name.to_string();
+    let headers = headers.clone();
+    let query = query.map(str::to_string);
+    let now = gateway.clock.now();
+    let span = tracing::Span::current();
+    let work = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let _event = span.enter();
+        let route = config
+            .routes
+            .get(&route_name)
+            .ok_or_else(|| refuse("unknown_route", StatusCode::NOT_FOUND, "the route is gone"))?;
+        let verified = verify_request(route, &headers, query.as_deref(), body, now)?;
+        let destinations = plan::destinations(route, &config.targets);
+        plan::plan(&route.mappings, &destinations, &verified).map_err(refusal)
+    });
+    work.await.unwrap_or_else(|err| {
+        tracing::error!(%err, "planning the event failed");
+        Err(refuse(
+            "render_error",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the event could not be planned; the sender may retry",
+        ))
+    })
+}
+
+fn verify_request(
     route: &Route,
     headers: &HeaderMap,
     query: Option<&str>,
     body: Bytes,
+    now: jiff::Timestamp,
 ) -> Result<Verified, Refusal> {
     let request = verify::Unverified {
         headers,
         query,
         body,
     };
-    verify::check(route.verify.as_ref(), request, gateway.clock.now()).map_err(|rejected| {
+    verify::check(route.verify.as_ref(), request, now).map_err(|rejected| {
         tracing::warn!(reason = %rejected, "verification failed");
         refuse("unverified", StatusCode::UNAUTHORIZED, rejected.to_string())
     })

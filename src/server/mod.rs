@@ -33,6 +33,8 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     pub wakers: Wakers,
     pub clock: Clock,
+    /// One slot per core for verifying and planning events (see ingress).
+    pub cpu: Arc<Semaphore>,
 }
 
 /// A started gateway: its address, and the handle that stops it.
@@ -79,6 +81,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics,
         wakers,
         clock,
+        cpu: Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, usize::from),
+        )),
     });
     let server = tokio::spawn(accept_loop(listener, router(gateway), config, stopping));
     tracing::info!(%addr, %replica, "listening");

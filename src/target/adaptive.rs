@@ -29,21 +29,13 @@ pub fn adaptive_card(card: &Value, fallback: &str, max_version: &str) -> Value {
 /// at the end of the body go one by one, any other last element whole, and a closing
 /// TextBlock says how many were left out. Actions stay.
 pub fn fit_card(card: Value, budget: usize) -> Value {
-    let with_note = |card: &Value, facts: usize, items: usize| {
-        let mut card = card.clone();
-        let note = match (facts, items) {
-            (0, 0) => return card,
-            (facts, 0) => more(facts, "fact"),
-            (0, items) => more(items, "item"),
-            (facts, items) => format!("{} and {items} more", more(facts, "fact")),
-        };
-        if let Some(body) = card.get_mut("body").and_then(Value::as_array_mut) {
-            body.push(json!({"type": "TextBlock", "text": note, "wrap": true, "isSubtle": true}));
-        }
-        card
-    };
+    // Measured once, then each removal subtracts what it took out (with its comma):
+    // a card of thousands of elements costs one serialisation, not one per element.
+    let mut size = card.to_string().len();
+    let note_size =
+        |facts, items| more_note(facts, items).map_or(0, |note| note.to_string().len() + 1);
     let (mut card, mut facts, mut items) = (card, 0, 0);
-    while with_note(&card, facts, items).to_string().len() > budget {
+    while size + note_size(facts, items) > budget {
         let Some(body) = card.get_mut("body").and_then(Value::as_array_mut) else {
             break;
         };
@@ -54,15 +46,33 @@ pub fn fit_card(card: Value, budget: usize) -> Value {
             .get_mut("facts")
             .and_then(Value::as_array_mut)
             .filter(|facts| facts.len() > 1);
-        if let Some(last_facts) = last_facts {
-            last_facts.pop();
+        let removed = if let Some(last_facts) = last_facts {
             facts += 1;
+            last_facts.pop()
         } else {
-            body.pop();
             items += 1;
-        }
+            body.pop()
+        };
+        size -= removed.map_or(0, |v| v.to_string().len() + 1).min(size);
     }
-    with_note(&card, facts, items)
+    if let (Some(note), Some(body)) = (
+        more_note(facts, items),
+        card.get_mut("body").and_then(Value::as_array_mut),
+    ) {
+        body.push(note);
+    }
+    card
+}
+
+/// The TextBlock that says what trimming left out, if it left out anything.
+fn more_note(facts: usize, items: usize) -> Option<Value> {
+    let note = match (facts, items) {
+        (0, 0) => return None,
+        (facts, 0) => more(facts, "fact"),
+        (0, items) => more(items, "item"),
+        (facts, items) => format!("{} and {items} more", more(facts, "fact")),
+    };
+    Some(json!({"type": "TextBlock", "text": note, "wrap": true, "isSubtle": true}))
 }
 
 fn version(text: &str) -> Option<(u32, u32)> {
