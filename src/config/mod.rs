@@ -332,15 +332,23 @@ fn parse_store(text: &str, base: &Path, at: Pos, loader: &mut Loader) -> Option<
 
 fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {
     let defaults = Server::default();
-    let max_body = loader.parsed(&raw.max_body, parse_size);
-    let max_connections = loader.parsed(&raw.max_connections, |text| {
-        text.parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("max_connections `{text}` is not a positive number"))
-    });
-    let read_timeout = loader.parsed(&raw.read_timeout, parse_duration);
-    let shutdown_grace = loader.parsed(&raw.shutdown_grace, parse_duration);
+    let second = Duration::from_secs(1);
+    let max_body = loader.parsed(
+        &raw.max_body,
+        units::size_within("max_body", units::MAX_BODY),
+    );
+    let max_connections = loader.parsed(
+        &raw.max_connections,
+        units::count_within("max_connections", 1, 65_536),
+    );
+    let read_timeout = loader.parsed(
+        &raw.read_timeout,
+        units::duration_within("read_timeout", second / 10, second * 600),
+    );
+    let shutdown_grace = loader.parsed(
+        &raw.shutdown_grace,
+        units::duration_within("shutdown_grace", Duration::ZERO, second * 600),
+    );
     Some(Server {
         max_body: max_body?.unwrap_or(defaults.max_body),
         max_connections: max_connections?.unwrap_or(defaults.max_connections),
@@ -372,7 +380,7 @@ fn compile_route(
         .map(|m| load_mapping(m, scope.base, mappings, loader))
         .collect();
     let verify = route_verify(name, raw, scope.public, loader);
-    let max_body = loader.parsed(&r.max_body, parse_size);
+    let max_body = loader.parsed(&r.max_body, units::size_within("max_body", units::MAX_BODY));
     let loaded = loaded.into_iter().collect::<Option<Vec<_>>>();
     if !ok {
         return None;

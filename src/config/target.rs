@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::target::{self, Kind, Overflow};
 use crate::yaml::{pos, Spanned};
 
-use super::units::parse_duration;
+use super::units::duration_within;
 use super::Loader;
 
 #[derive(Debug, Deserialize)]
@@ -124,7 +124,11 @@ pub(super) fn compile_target(
     };
     let rate_limit = loader.parsed(&t.rate_limit, parse_rate);
     let overflow = loader.parsed(&t.overflow, str::parse::<Overflow>);
-    let timeout = loader.parsed(&t.timeout, parse_duration);
+    let second = Duration::from_secs(1);
+    let timeout = loader.parsed(
+        &t.timeout,
+        duration_within("timeout", second / 10, second * 300),
+    );
     let retry = match &t.retry {
         Some(r) => compile_retry(&r.value, loader),
         None => Some(Retry::default()),
@@ -142,10 +146,7 @@ pub(super) fn compile_target(
         options: target::Options {
             max_size: t.max_size.as_ref().map(|m| m.value),
             overflow: overflow?.unwrap_or(defaults.overflow),
-            max_parts: t
-                .max_parts
-                .as_ref()
-                .map_or(defaults.max_parts, |m| m.value.max(1)),
+            max_parts: max_parts(t, loader)?.unwrap_or(defaults.max_parts),
         },
         timeout: timeout?.unwrap_or(DEFAULT_TIMEOUT),
         retry: retry?,
@@ -227,11 +228,27 @@ fn retired(kind: Kind, url: &reqwest::Url) -> Option<&'static str> {
     None
 }
 
+/// Parts one message may become: past a hundred, a room is better served by a link.
+fn max_parts(t: &RawTarget, loader: &mut Loader) -> Option<Option<usize>> {
+    match &t.max_parts {
+        Some(parts) if !(1..=100).contains(&parts.value) => {
+            let message = format!("max_parts `{}` is not from 1 to 100", parts.value);
+            loader.error(pos(parts), message);
+            None
+        }
+        parts => Some(parts.as_ref().map(|p| p.value)),
+    }
+}
+
 fn compile_retry(raw: &RawRetry, loader: &mut Loader) -> Option<Retry> {
     let defaults = Retry::default();
-    let initial = loader.parsed(&raw.initial, parse_duration);
-    let max_delay = loader.parsed(&raw.max_delay, parse_duration);
-    let budget = loader.parsed(&raw.budget, parse_duration);
+    let (ms, hour) = (Duration::from_millis(1), Duration::from_secs(3600));
+    let initial = loader.parsed(&raw.initial, duration_within("initial", ms, hour));
+    let max_delay = loader.parsed(&raw.max_delay, duration_within("max_delay", ms, hour * 24));
+    let budget = loader.parsed(
+        &raw.budget,
+        duration_within("budget", Duration::from_secs(1), hour * 24 * 30),
+    );
     Some(Retry {
         initial: initial?.unwrap_or(defaults.initial),
         max_delay: max_delay?.unwrap_or(defaults.max_delay),

@@ -28,9 +28,89 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     count.checked_mul(scale).ok_or_else(bad)
 }
 
+/// Bodies are held whole in memory while they are verified and mapped.
+pub const MAX_BODY: usize = 64 << 20;
+
+/// [`parse_duration`] for `setting`, refused outside `min..=max` with the range.
+pub fn duration_within(
+    setting: &'static str,
+    min: Duration,
+    max: Duration,
+) -> impl FnOnce(&str) -> Result<Duration, String> {
+    move |text| {
+        let value = parse_duration(text)?;
+        if (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "{setting} `{}` is outside what it takes: {min:?} to {max:?}",
+                text.trim()
+            ))
+        }
+    }
+}
+
+/// [`parse_size`] for `setting`, refused outside `1..=max` with the range.
+pub fn size_within(
+    setting: &'static str,
+    max: usize,
+) -> impl FnOnce(&str) -> Result<usize, String> {
+    move |text| {
+        let value = parse_size(text)?;
+        if (1..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "{setting} `{}` is outside what it takes: 1 byte to {} MiB",
+                text.trim(),
+                max >> 20
+            ))
+        }
+    }
+}
+
+/// A whole number for `setting`, refused outside `min..=max` with the range.
+pub fn count_within(
+    setting: &'static str,
+    min: usize,
+    max: usize,
+) -> impl FnOnce(&str) -> Result<usize, String> {
+    move |text| match text.trim().parse::<usize>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "{setting} `{}` is not a whole number from {min} to {max}",
+            text.trim()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_say_their_range() {
+        let second = Duration::from_secs(1);
+        let within = |text| duration_within("timeout", second, second * 60)(text);
+        assert_eq!(within("30s"), Ok(second * 30));
+        assert_eq!(
+            within("2h"),
+            Err("timeout `2h` is outside what it takes: 1s to 60s".into())
+        );
+        assert_eq!(within("1s"), Ok(second));
+        assert!(within("59999ms").is_ok() && within("999ms").is_err());
+        assert_eq!(size_within("max_body", MAX_BODY)("64MiB"), Ok(MAX_BODY));
+        assert_eq!(
+            size_within("max_body", MAX_BODY)("65MiB"),
+            Err("max_body `65MiB` is outside what it takes: 1 byte to 64 MiB".into())
+        );
+        assert!(size_within("max_body", MAX_BODY)("0").is_err());
+        let count = |text| count_within("max_connections", 1, 65_536)(text);
+        assert_eq!(count("65536"), Ok(65_536));
+        for bad in ["0", "65537", "-1", "lots"] {
+            assert!(count(bad).unwrap_err().contains("from 1 to 65536"), "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

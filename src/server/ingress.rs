@@ -254,8 +254,9 @@ fn accepted(id: &str, deliveries: usize) -> Response {
     )
 }
 
-/// Reading stops here; past `max_body`, bytes are read only to be dropped, so that a
-/// sender still writing its oversized body gets the 413 instead of a broken pipe.
+/// Past `max_body`, bytes are read only to be dropped (up to this much more, or the
+/// limit itself if larger), so that a sender still writing its oversized body gets
+/// the 413 instead of a broken pipe.
 const DRAIN_LIMIT: usize = 16 << 20;
 
 async fn read_body(
@@ -275,7 +276,8 @@ async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+    let drain = limit.max(DRAIN_LIMIT) as u64;
+    if declared.is_some_and(|n| n > drain) {
         return Err(too_large());
     }
     let read = tokio::time::timeout(timeout, read_within(body, limit)).await;

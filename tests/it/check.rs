@@ -125,3 +125,29 @@ fn verification_is_off_only_when_the_config_says_so() {
     let (code, stderr) = check_route("127.0.0.1:0", "", &[]);
     assert_eq!(code, Some(0), "loopback needs no verify: {stderr}");
 }
+
+#[test]
+fn numeric_settings_say_their_range() {
+    let server = "server: {max_connections: 0, max_body: 65MiB, read_timeout: 1h}\n";
+    let target = "    max_parts: 0\n    timeout: 10m\n    retry: {budget: 2000h}\n";
+    let dir = crate::gateway::scratch();
+    let mapping = crate::gateway::repo_file("tests/it/data/numbered.yaml");
+    let config = format!(
+        "listen: 127.0.0.1:0\n{server}targets:\n  chat:\n    kind: slack\n    url: https://hooks.slack.test/x\n{target}routes:\n  t:\n    mappings: [{mapping}]\n    targets: [chat]\n    max_body: 0\n"
+    );
+    std::fs::write(dir.path().join("config.yaml"), config).expect("config");
+    let out = hookbridge(dir.path(), &["check"], None);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for problem in [
+        "max_connections `0` is not a whole number from 1 to 65536",
+        "max_body `65MiB` is outside what it takes: 1 byte to 64 MiB",
+        "read_timeout `1h` is outside what it takes: 100ms to 600s",
+        "max_parts `0` is not from 1 to 100",
+        "timeout `10m` is outside what it takes: 100ms to 300s",
+        "budget `2000h` is outside what it takes: 1s to 2592000s",
+        "max_body `0` is outside what it takes",
+    ] {
+        assert!(stderr.contains(problem), "{problem}:\n{stderr}");
+    }
+}

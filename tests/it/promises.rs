@@ -200,7 +200,8 @@ async fn a_routes_own_max_body_is_its_limit() {
     let dir = scratch();
     let mapping = repo_file("tests/it/data/numbered.yaml");
     let routes = format!(
-        "{}  small:\n    mappings: [{mapping}]\n    targets: [preview]\n    max_body: 1KB\n",
+        "{}  small:\n    mappings: [{mapping}]\n    targets: [preview]\n    max_body: 1KB\n  \
+         large:\n    mappings: [{mapping}]\n    targets: [preview]\n    max_body: 24MiB\n",
         numbered_route(&["preview"])
     );
     let gateway = Gateway::start(dir.path(), &config("  preview: {kind: preview}\n", &routes));
@@ -215,6 +216,11 @@ async fn a_routes_own_max_body_is_its_limit() {
     );
     let small = json!({"n": 2}).to_string();
     assert_eq!(gateway.post("small", small, &[]).await.0, 202);
+    // A route's own limit holds past the 16 MiB the gateway drains of a body over it.
+    let ten = json!({"n": 3, "note": "y".repeat(10 << 20)}).to_string();
+    assert_eq!(gateway.post("t", ten, &[]).await.0, 413, "drained, then refused");
+    let twenty = json!({"n": 4, "note": "y".repeat(20 << 20)}).to_string();
+    assert_eq!(gateway.post("large", twenty, &[]).await.0, 202);
 }
 
 #[tokio::test]
