@@ -15,6 +15,7 @@ use crate::config::{Config, Rate, Target};
 use crate::http::{self, Attempt};
 use crate::metrics::{DeliveryResult, Metrics};
 use crate::store::{Delivery, Request, Store, Update};
+use crate::target::Kind;
 
 pub mod retry;
 
@@ -56,8 +57,8 @@ pub fn start(
     let mut wakers = HashMap::new();
     let mut handles = Vec::new();
     for (name, target) in &config.targets {
-        // Preview deliveries are written delivered: the stored row is the message.
-        if target.url.is_none() {
+        // A target that is off (no url) keeps its queue in the store for when it is on.
+        if !sends(target) {
             continue;
         }
         let wake = Arc::new(Notify::new());
@@ -78,6 +79,12 @@ pub fn start(
         handles.push(tokio::spawn(worker.run(shutdown.clone())));
     }
     Ok((Wakers(wakers), handles))
+}
+
+/// Whether a worker runs for the target: one that sends, or a preview, whose worker
+/// only marks replayed messages delivered.
+fn sends(target: &Target) -> bool {
+    target.url.is_some() || target.kind == Kind::Preview
 }
 
 /// Evenly spaced sends, no bursts: "1/s" is one every second, "60/min" too.
@@ -299,7 +306,12 @@ impl Worker {
 
     async fn send(&mut self, body: &str, request: Option<&Request>) -> Attempt {
         let Some(url) = &self.target.url else {
-            return Attempt::Unsendable("the target has no url".into());
+            // A preview's stored row is its message: a replayed one is shown again
+            // by being marked delivered, with nothing to send.
+            return match self.target.kind {
+                Kind::Preview => Attempt::status(204),
+                _ => Attempt::Unsendable("the target has no url".into()),
+            };
         };
         let outgoing = http::Outgoing {
             url,
@@ -326,7 +338,7 @@ pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
     for queue in queues {
         let why = match config.targets.get(&queue.target) {
             None => "is no longer in the config",
-            Some(t) if t.url.is_none() => "has no url (it is off)",
+            Some(t) if !sends(t) => "has no url (it is off)",
             Some(_) => continue,
         };
         tracing::warn!(target_name = %queue.target, pending = queue.depth, "target {why}: its pending deliveries wait until it is back");

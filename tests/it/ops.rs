@@ -225,6 +225,26 @@ async fn the_preview_is_paged_and_bounded() {
         first.contains("event 54") && !first.contains("event 4 "),
         "newest first"
     );
+    // A replayed preview message is shown again (delivered), not left pending.
+    let replay = hookbridge(dir.path(), &["deliveries", "replay", "55"], None);
+    assert!(replay.status.success(), "{}", text(&replay.stderr));
+    let listed = |status: &str| {
+        let out = hookbridge(
+            dir.path(),
+            &["deliveries", "list", "--status", status],
+            None,
+        );
+        text(&out.stdout)
+    };
+    let deadline = std::time::Instant::now() + SOON;
+    while !listed("pending").contains("(no deliveries)") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            listed("pending")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let older = first
         .split("href=\"/preview?before=")
         .nth(1)

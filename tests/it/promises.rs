@@ -218,7 +218,11 @@ async fn a_routes_own_max_body_is_its_limit() {
     assert_eq!(gateway.post("small", small, &[]).await.0, 202);
     // A route's own limit holds past the 16 MiB the gateway drains of a body over it.
     let ten = json!({"n": 3, "note": "y".repeat(10 << 20)}).to_string();
-    assert_eq!(gateway.post("t", ten, &[]).await.0, 413, "drained, then refused");
+    assert_eq!(
+        gateway.post("t", ten, &[]).await.0,
+        413,
+        "drained, then refused"
+    );
     let twenty = json!({"n": 4, "note": "y".repeat(20 << 20)}).to_string();
     assert_eq!(gateway.post("large", twenty, &[]).await.0, 202);
 }
