@@ -42,6 +42,7 @@ struct RawConfig {
 struct RawServer {
     max_body: Option<Spanned<String>>,
     max_connections: Option<Spanned<String>>,
+    max_connections_per_client: Option<Spanned<String>>,
     read_timeout: Option<Spanned<String>>,
     shutdown_grace: Option<Spanned<String>>,
 }
@@ -73,6 +74,9 @@ pub struct Server {
     /// Default body limit; a route may set its own.
     pub max_body: usize,
     pub max_connections: usize,
+    /// Connections one IP address may hold at once, so one client cannot take every
+    /// slot (behind a proxy, every client is the proxy: raise it to max_connections).
+    pub max_connections_per_client: usize,
     /// A client gets this long to send its headers, and again its body.
     pub read_timeout: Duration,
     /// How long in-flight requests may take to finish after SIGTERM.
@@ -84,6 +88,7 @@ impl Default for Server {
         Self {
             max_body: 1 << 20,
             max_connections: 1024,
+            max_connections_per_client: 64,
             read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -341,6 +346,10 @@ fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {
         &raw.max_connections,
         units::count_within("max_connections", 1, 65_536),
     );
+    let per_client = loader.parsed(
+        &raw.max_connections_per_client,
+        units::count_within("max_connections_per_client", 1, 65_536),
+    );
     let read_timeout = loader.parsed(
         &raw.read_timeout,
         units::duration_within("read_timeout", second / 10, second * 600),
@@ -352,6 +361,7 @@ fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {
     Some(Server {
         max_body: max_body?.unwrap_or(defaults.max_body),
         max_connections: max_connections?.unwrap_or(defaults.max_connections),
+        max_connections_per_client: per_client?.unwrap_or(defaults.max_connections_per_client),
         read_timeout: read_timeout?.unwrap_or(defaults.read_timeout),
         shutdown_grace: shutdown_grace?.unwrap_or(defaults.shutdown_grace),
     })

@@ -1,7 +1,8 @@
 //! The gateway process: HTTP ingress and operations endpoints on hyper, the delivery
 //! workers, and an orderly stop that leaves queued work in the store.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,6 +131,7 @@ async fn accept_loop(
 ) {
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(config.server.max_connections));
+    let clients = Arc::new(Clients::new(config.server.max_connections_per_client));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(config.server.read_timeout);
@@ -144,8 +146,15 @@ async fn accept_loop(
             accepted = listener.accept() => accepted,
             _ = stopping.changed() => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, client) = match accepted {
+            Ok((stream, peer)) => match clients.enter(peer.ip()) {
+                Some(client) => (stream, client),
+                // Closed at once: its slot goes back to everyone else.
+                None => {
+                    tracing::warn!(peer = %peer.ip(), "a client holds max_connections_per_client already; closing its new connection");
+                    continue;
+                }
+            },
             Err(err) => {
                 // Out of file descriptors and the like: back off rather than spin.
                 tracing::warn!(%err, "accept failed");
@@ -157,7 +166,7 @@ async fn accept_loop(
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _ = connection.await;
-            drop(permit);
+            drop((permit, client));
         });
     }
     drop(listener);
@@ -167,6 +176,52 @@ async fn accept_loop(
         .is_err()
     {
         tracing::warn!("requests still in flight after shutdown_grace; closing them");
+    }
+}
+
+/// Open connections per client address.
+struct Clients {
+    open: std::sync::Mutex<HashMap<IpAddr, usize>>,
+    max: usize,
+}
+
+/// One open connection of a client; closing it (dropping this) frees its place.
+struct ClientSlot {
+    clients: Arc<Clients>,
+    ip: IpAddr,
+}
+
+impl Clients {
+    fn new(max: usize) -> Self {
+        Self {
+            open: std::sync::Mutex::default(),
+            max,
+        }
+    }
+
+    fn enter(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_default();
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            clients: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.clients.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
     }
 }
 

@@ -273,3 +273,44 @@ async fn delivery_latency_is_measured() {
     let bucket = r#"hookbridge_delivery_latency_seconds_bucket{le="+Inf",target="chat"} 1"#;
     assert!(metrics.contains(bucket), "{metrics}");
 }
+
+/// One address cannot take every connection slot: past its share, its new connections
+/// are closed at once, and a closed one gives its place back.
+#[tokio::test]
+async fn one_client_cannot_hold_every_connection() {
+    let dir = scratch();
+    let yaml = config(
+        "  preview: {kind: preview}\n",
+        &numbered_route(&["preview"]),
+    )
+    .replace(
+        "targets:\n",
+        "server: {max_connections_per_client: 2}\ntargets:\n",
+    );
+    let gateway = Gateway::start(dir.path(), &yaml);
+    let idle: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(gateway.addr).unwrap())
+        .collect();
+    let mut third = std::net::TcpStream::connect(gateway.addr).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = third.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = String::new();
+    let _ = third.read_to_string(&mut answer);
+    assert_eq!(answer, "", "the third connection is closed unanswered");
+    drop(idle);
+    let deadline = std::time::Instant::now() + SOON;
+    loop {
+        let mut next = std::net::TcpStream::connect(gateway.addr).unwrap();
+        next.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = next.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = next.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no slot came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
