@@ -190,6 +190,8 @@ write_config() {
     cat >"$1" <<EOF
 listen: 127.0.0.1:0
 store: $2
+# wrk is one client with many connections.
+server: {max_connections_per_client: 1024}
 targets:
   preview: {kind: preview}
 routes:
