@@ -176,18 +176,25 @@ impl Loader<'_> {
 impl Config {
     /// Loads the config and every mapping it names. `Ok` carries warnings.
     pub fn load(file: &Path) -> Result<(Config, Diagnostics), ConfigError> {
+        match std::fs::read_to_string(file) {
+            Ok(source) => Self::from_source(file, &source),
+            Err(err) => {
+                let mut diags = Diagnostics::default();
+                diags.error(file, Pos::new(1, 1), format!("cannot read config: {err}"));
+                Err(ConfigError(diags))
+            }
+        }
+    }
+
+    /// The config in `source`, as if read from `file` (whose folder relative paths
+    /// start from).
+    pub fn from_source(file: &Path, source: &str) -> Result<(Config, Diagnostics), ConfigError> {
         let mut loader = Loader {
             file,
             diags: Diagnostics::default(),
         };
-        let config = match std::fs::read_to_string(file) {
-            Ok(source) => crate::yaml::parse::<RawConfig>(file, &source, &mut loader.diags)
-                .and_then(|raw| compile(raw, file, &mut loader)),
-            Err(err) => {
-                loader.error(Pos::new(1, 1), format!("cannot read config: {err}"));
-                None
-            }
-        };
+        let config = crate::yaml::parse::<RawConfig>(file, source, &mut loader.diags)
+            .and_then(|raw| compile(raw, file, &mut loader));
         let diags = loader.diags.into_result()?;
         match config {
             Some(c) => Ok((c, diags)),

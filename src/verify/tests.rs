@@ -649,3 +649,39 @@ fn a_check_is_off_only_without_secrets() {
     assert!(token(vec![]).is_off());
     assert!(!token(vec!["v".into()]).is_off());
 }
+
+#[test]
+fn a_signed_request_is_known_by_what_was_signed() {
+    let body = b"{}";
+    let signature = hex256("s3cret", body);
+    let map = headers(&[(GITHUB_SIGNATURE, &format!("sha256={signature}"))]);
+    let request = Unverified {
+        headers: &map,
+        query: None,
+        body: Bytes::from_static(body),
+    };
+    let verified = check(Some(&preset(Preset::Github, &["s3cret"])), request, at(0)).unwrap();
+    assert_eq!(
+        verified.replay_key(),
+        Some(format!("signature:{signature}").as_str())
+    );
+
+    let key = b"0123456789abcdef0123456789abcdef";
+    let sw = preset(
+        Preset::StandardWebhooks,
+        &[&format!("whsec_{}", BASE64.encode(key))],
+    );
+    let sig = BASE64.encode(sign(key, b"msg_1.1700000000.{}"));
+    let map = headers(&[
+        (WEBHOOK_ID, "msg_1"),
+        (WEBHOOK_TIMESTAMP, "1700000000"),
+        (WEBHOOK_SIGNATURE, &format!("v1,{sig}")),
+    ]);
+    let request = Unverified {
+        headers: &map,
+        query: None,
+        body: Bytes::from_static(body),
+    };
+    let verified = check(Some(&sw), request, at(1_700_000_000)).unwrap();
+    assert_eq!(verified.replay_key(), Some("webhook-id:msg_1"));
+}
