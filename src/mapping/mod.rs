@@ -534,4 +534,20 @@ rules:
         let zero = source.replace("$max: 2", "$max: 0");
         assert!(errors(&zero).contains("`$max` is how many elements to show"));
     }
+
+    #[test]
+    fn check_warns_where_payload_text_could_act_as_markup() {
+        let mut warnings = Diagnostics::default();
+        let source = "rules:\n  - name: r\n    text: \"[x]({{u}}) {{{v}}} [y]({{href u}}) {{{md v}}}{{#if v}}{{{v}}}{{/if}}\"\n";
+        compile::compile(Path::new("m.yaml"), source, &mut warnings);
+        let shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        let about = |needle: &str| shown.iter().filter(|w| w.contains(needle)).count();
+        assert_eq!(about("a link target from `{{u}}`"), 1, "{shown:#?}");
+        assert_eq!(
+            about("`{{{v}}}` inserts its value as markdown"),
+            2,
+            "{shown:#?}"
+        );
+        assert_eq!(about("md v"), 0, "{shown:#?}");
+    }
 }

@@ -111,6 +111,14 @@ impl Templates {
             }
             return None;
         }
+        if escape == Escape::Markdown {
+            let mut risks = Vec::new();
+            payload_markup(&template, &mut risks);
+            for (line, col, message) in risks {
+                let at = report.pos_within(scalar, line, col);
+                report.warning(at, message);
+            }
+        }
         let registry = self.registry_mut(escape);
         let name = format!("t{}", registry.get_templates().len());
         registry.register_template(&name, template);
@@ -227,6 +235,41 @@ fn check_helper(h: &HelperTemplate, line: usize, col: usize, problems: &mut Vec<
     }
     for inner in [&h.template, &h.inverse].into_iter().flatten() {
         check_elements(inner, problems);
+    }
+}
+
+/// Helpers whose output is markdown the gateway built safely itself.
+const SAFE_MARKDOWN: [&str; 4] = ["md", "link", "href", "change_summary"];
+
+/// Where a markdown template lets a value act as markup: `{{{x}}}` inserts it raw, so a
+/// payload could mention a room or link anywhere; `{{x}}` as a link target is escaped
+/// text where `{{href x}}` is meant.
+fn payload_markup(template: &Template, risks: &mut Vec<Problem>) {
+    let mut after_link_open = false;
+    for (i, element) in template.elements.iter().enumerate() {
+        let (line, col) = template.mapping.get(i).map_or((1, 1), |m| (m.0, m.1));
+        let name = |h: &HelperTemplate| h.name.as_name().unwrap_or("").to_string();
+        match element {
+            TemplateElement::HtmlExpression(h) if !SAFE_MARKDOWN.contains(&name(h).as_str()) => {
+                let shown = if h.params.is_empty() {
+                    name(h)
+                } else {
+                    format!("{} ...", name(h))
+                };
+                risks.push((line, col, format!("`{{{{{{{shown}}}}}}}` inserts its value as markdown: payload text there could mention a room or link anywhere; write `{{{{{shown}}}}}` (or `{{{{href ...}}}}` for a link target)")));
+            }
+            TemplateElement::Expression(h) if after_link_open && name(h) != "href" => {
+                risks.push((line, col, format!("a link target from `{{{{{}}}}}`: write `{{{{href {} ...}}}}`, which keeps only http(s) links and encodes the rest", name(h), name(h))));
+            }
+            TemplateElement::HelperBlock(h) => {
+                for inner in [&h.template, &h.inverse].into_iter().flatten() {
+                    payload_markup(inner, risks);
+                }
+            }
+            _ => {}
+        }
+        after_link_open =
+            matches!(element, TemplateElement::RawString(text) if text.ends_with("]("));
     }
 }
 
