@@ -49,7 +49,14 @@ pub enum PlanError {
     /// A template failed on this event: the mapping's fault.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The rule made more than [`RENDER_BUDGET`] of message from this event.
+    #[error("rule `{rule}` made a message of {bytes} bytes from this event, over the {} MiB one may take: narrow it (truncate, $max)", RENDER_BUDGET >> 20)]
+    TooLarge { rule: String, bytes: usize },
 }
+
+/// Most text and card one event may render to: every kind's budget is far below
+/// it, and past it shaping and storing would only cost work for what is cut anyway.
+pub const RENDER_BUDGET: usize = 4 << 20;
 
 /// How the payload travels in the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +109,13 @@ pub fn plan(
     let payload = payload(event)?;
     let event_view = Event::new(&payload, event.headers());
     let outcome = map(mappings, &event_view)?;
+    if let Outcome::Message(message) = &outcome {
+        let bytes = message.text.len() + message.card.as_ref().map_or(0, |c| c.to_string().len());
+        if bytes > RENDER_BUDGET {
+            let rule = message.rule.clone();
+            return Err(PlanError::TooLarge { rule, bytes });
+        }
+    }
     let deliveries = match &outcome {
         Outcome::Message(message) => destinations
             .iter()

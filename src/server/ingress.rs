@@ -186,6 +186,14 @@ fn verify_request(
 fn refusal(err: PlanError) -> Refusal {
     match err {
         PlanError::Payload(message) => refuse("invalid", StatusCode::BAD_REQUEST, message),
+        PlanError::TooLarge { .. } => {
+            tracing::warn!(%err, "the event renders over budget");
+            refuse(
+                "too_large",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                err.to_string(),
+            )
+        }
         PlanError::Render(err) => {
             tracing::error!(%err, "the mapping failed to render");
             refuse(

@@ -223,8 +223,19 @@ async fn a_routes_own_max_body_is_its_limit() {
         413,
         "drained, then refused"
     );
-    let twenty = json!({"n": 4, "note": "y".repeat(20 << 20)}).to_string();
+    let twenty = json!({"n": 4, "unread": "y".repeat(20 << 20)}).to_string();
     assert_eq!(gateway.post("large", twenty, &[]).await.0, 202);
+    // A message past the render budget is refused by name, not shaped and stored.
+    let five = json!({"n": 5, "note": "y".repeat(5 << 20)}).to_string();
+    let (status, answer) = gateway.post("large", five, &[]).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rule `numbered`"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
