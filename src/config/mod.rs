@@ -15,6 +15,7 @@ use crate::mapping::Mapping;
 use crate::yaml::{pos, Spanned, Tree};
 
 mod env;
+mod route;
 mod target;
 mod units;
 mod verify;
@@ -34,7 +35,7 @@ struct RawConfig {
     #[serde(default)]
     targets: BTreeMap<String, Spanned<target::RawTarget>>,
     #[serde(default)]
-    routes: BTreeMap<String, Spanned<RawRoute>>,
+    routes: BTreeMap<String, Spanned<route::RawRoute>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,15 +46,6 @@ struct RawServer {
     max_connections_per_client: Option<Spanned<String>>,
     read_timeout: Option<Spanned<String>>,
     shutdown_grace: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRoute {
-    mappings: Spanned<Vec<Spanned<String>>>,
-    targets: Spanned<Vec<Spanned<String>>>,
-    verify: Option<Spanned<Tree>>,
-    max_body: Option<Spanned<String>>,
 }
 
 #[derive(Debug)]
@@ -250,13 +242,13 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
     let default_body = server
         .as_ref()
         .map_or(Server::default().max_body, |s| s.max_body);
-    let scope = RouteScope {
+    let scope = route::RouteScope {
         targets: &raw.targets,
         base,
         default_body,
         public: listen.is_some_and(|addr| !addr.ip().is_loopback()),
     };
-    let routes = compile_routes(&raw, &scope, loader);
+    let routes = route::compile_routes(&raw.routes, &scope, loader);
     let targets = targets
         .into_iter()
         .map(|(n, t)| t.map(|t| (n, t)))
@@ -274,39 +266,6 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         targets: targets?,
         routes: routes?,
     })
-}
-
-/// What every route is compiled against.
-struct RouteScope<'a> {
-    targets: &'a BTreeMap<String, Spanned<target::RawTarget>>,
-    base: &'a Path,
-    default_body: usize,
-    /// The gateway listens beyond loopback: a route without `verify` must say so.
-    public: bool,
-}
-
-/// Each route, with the mapping files they name loaded once however many share one.
-fn compile_routes(
-    raw: &RawConfig,
-    scope: &RouteScope,
-    loader: &mut Loader,
-) -> BTreeMap<String, Option<Route>> {
-    let mut mappings: BTreeMap<PathBuf, Option<Arc<Mapping>>> = BTreeMap::new();
-    let routes = raw
-        .routes
-        .iter()
-        .map(|(name, r)| {
-            let route = compile_route(name, r, scope, &mut mappings, loader);
-            (name.clone(), route)
-        })
-        .collect();
-    if raw.routes.is_empty() {
-        loader.warning(
-            Pos::new(1, 1),
-            "no `routes`: the gateway will answer 404 to every hook",
-        );
-    }
-    routes
 }
 
 /// A top-level setting, interpolated, or its default; with where it stands.
@@ -372,133 +331,4 @@ fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {
         read_timeout: read_timeout?.unwrap_or(defaults.read_timeout),
         shutdown_grace: shutdown_grace?.unwrap_or(defaults.shutdown_grace),
     })
-}
-
-fn compile_route(
-    name: &str,
-    raw: &Spanned<RawRoute>,
-    scope: &RouteScope,
-    mappings: &mut BTreeMap<PathBuf, Option<Arc<Mapping>>>,
-    loader: &mut Loader,
-) -> Option<Route> {
-    let r = &raw.value;
-    let mut ok = route_names_check(name, raw, scope.targets, loader);
-    if r.mappings.value.is_empty() {
-        loader.error(
-            pos(&r.mappings),
-            format!("route `{name}` has no mappings: list at least one file"),
-        );
-        ok = false;
-    }
-    let loaded: Vec<Option<Arc<Mapping>>> = r
-        .mappings
-        .value
-        .iter()
-        .map(|m| load_mapping(m, scope.base, mappings, loader))
-        .collect();
-    let verify = route_verify(name, raw, scope.public, loader);
-    let max_body = loader.parsed(&r.max_body, units::size_within("max_body", units::MAX_BODY));
-    let loaded = loaded.into_iter().collect::<Option<Vec<_>>>();
-    if !ok {
-        return None;
-    }
-    Some(Route {
-        mappings: loaded?,
-        targets: r.targets.value.iter().map(|t| t.value.clone()).collect(),
-        verify: verify?,
-        max_body: max_body?.unwrap_or(scope.default_body),
-    })
-}
-
-/// The route's check; `Some(None)` when it takes unsigned requests, which beyond
-/// loopback it must say with `verify: none` (or an explicitly empty `${VAR:-}`).
-fn route_verify(
-    name: &str,
-    raw: &Spanned<RawRoute>,
-    public: bool,
-    loader: &mut Loader,
-) -> Option<Option<Verify>> {
-    match raw
-        .value
-        .verify
-        .as_ref()
-        .map(|v| verify::compile(v, loader))
-    {
-        None if public => {
-            loader.error(
-                pos(raw),
-                format!("route `{name}` has no `verify` and the gateway listens beyond loopback, so anyone could post to it: add a verify preset, or `verify: none` to take unsigned requests on purpose"),
-            );
-            None
-        }
-        None | Some(Some(verify::Guard::Off)) => Some(None),
-        Some(None) => None,
-        Some(Some(verify::Guard::Checked(check))) => Some(Some(check).filter(|v| !v.is_off())),
-    }
-}
-
-/// The route's own name is a URL path segment, and the targets it names exist.
-fn route_names_check(
-    name: &str,
-    raw: &Spanned<RawRoute>,
-    targets: &BTreeMap<String, Spanned<target::RawTarget>>,
-    loader: &mut Loader,
-) -> bool {
-    let mut ok = true;
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        loader.error(pos(raw), format!("route name `{name}` must be letters, digits, `-` or `_`: it is the URL path /hooks/{name}"));
-        ok = false;
-    }
-    for t in &raw.value.targets.value {
-        if !targets.contains_key(&t.value) {
-            let known: Vec<_> = targets.keys().map(String::as_str).collect();
-            loader.error(
-                pos(t),
-                format!(
-                    "route `{name}` names target `{}`, which is not under `targets` (targets: {})",
-                    t.value,
-                    known.join(", ")
-                ),
-            );
-            ok = false;
-        }
-    }
-    ok
-}
-
-/// Each mapping file is compiled once, however many routes name it.
-fn load_mapping(
-    entry: &Spanned<String>,
-    base: &Path,
-    cache: &mut BTreeMap<PathBuf, Option<Arc<Mapping>>>,
-    loader: &mut Loader,
-) -> Option<Arc<Mapping>> {
-    let path = base.join(loader.interpolate(entry)?);
-    if let Some(done) = cache.get(&path) {
-        return done.clone();
-    }
-    let loaded = if path.is_file() {
-        match Mapping::load(&path) {
-            Ok((mapping, warnings)) => {
-                loader.diags.extend(warnings);
-                Some(Arc::new(mapping))
-            }
-            Err(ConfigError(errors)) => {
-                loader.diags.extend(errors);
-                None
-            }
-        }
-    } else {
-        loader.error(
-            pos(entry),
-            format!("mapping file {} does not exist", path.display()),
-        );
-        None
-    };
-    cache.insert(path, loaded.clone());
-    loaded
 }
