@@ -121,8 +121,9 @@ async fn accept(
 
 /// Verifying and planning are CPU work whose size a request sets: they run on the
 /// blocking pool, at most one per core at a time, so `/healthz`, `/metrics` and the
-/// delivery workers keep their threads. When every slot is taken the request gets a
-/// 503 with `Retry-After` at once rather than waiting in an unbounded queue.
+/// delivery workers keep their threads. Requests wait their turn in a bounded line
+/// (32 per core, each at most `read_timeout`); one that finds the line full, or waits
+/// out its time, gets a 503 with `Retry-After` rather than an unbounded queue.
 async fn verified_plan(
     gateway: &Gateway,
     route_name: &str,
@@ -130,14 +131,25 @@ async fn verified_plan(
     query: Option<&str>,
     body: Bytes,
 ) -> Result<Plan, Refusal> {
-    let Ok(slot) = Arc::clone(&gateway.cpu).try_acquire_owned() else {
-        tracing::warn!("every CPU slot is busy; answering 503 so the sender retries");
-        return Err(refuse(
+    let busy = || {
+        tracing::warn!(
+            "every CPU slot is busy and the line is full; answering 503 so the sender retries"
+        );
+        refuse(
             "busy",
             StatusCode::SERVICE_UNAVAILABLE,
             "the gateway is busy: nothing was queued, send it again in a moment",
-        ));
+        )
     };
+    let Ok(_in_line) = Arc::clone(&gateway.cpu.line).try_acquire_owned() else {
+        return Err(busy());
+    };
+    let wait = gateway.config.server.read_timeout;
+    let slot =
+        match tokio::time::timeout(wait, Arc::clone(&gateway.cpu.slots).acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            _ => return Err(busy()),
+        };
     let config = Arc::clone(&gateway.config);
     let route_name = route_name.to_string();
     let headers = headers.clone();

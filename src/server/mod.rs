@@ -34,8 +34,24 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     pub wakers: Wakers,
     pub clock: Clock,
-    /// One slot per core for verifying and planning events (see ingress).
-    pub cpu: Arc<Semaphore>,
+    /// Verifying and planning events, a core each (see ingress).
+    pub cpu: Cpu,
+}
+
+/// One slot per core for verifying and planning, and a bounded line for them.
+pub struct Cpu {
+    pub slots: Arc<Semaphore>,
+    pub line: Arc<Semaphore>,
+}
+
+impl Cpu {
+    fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            slots: Arc::new(Semaphore::new(cores)),
+            line: Arc::new(Semaphore::new(cores * 32)),
+        }
+    }
 }
 
 /// A started gateway: its address, and the handle that stops it.
@@ -58,19 +74,38 @@ impl Running {
     }
 }
 
-pub async fn start(config: Config) -> anyhow::Result<Running> {
-    use anyhow::Context as _;
+/// Why the gateway could not start or run, with what the operator checks.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] store::OpenError),
+    #[error("the store does not answer at start")]
+    StoreNotReady(#[source] store::StoreError),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot build the HTTP client that delivers")]
+    Client(#[from] reqwest::Error),
+    #[error("cannot wait for SIGTERM or SIGINT")]
+    Signal(#[source] std::io::Error),
+}
+
+pub async fn start(config: Config) -> Result<Running, ServerError> {
     let config = Arc::new(config);
     let clock = Clock::system();
     let store = store::open(&config.store, clock.clone()).await?;
-    store
-        .ping()
-        .await
-        .context("the store does not answer at start")?;
+    store.ping().await.map_err(ServerError::StoreNotReady)?;
+    let cannot_listen = |source| ServerError::Listen {
+        addr: config.listen,
+        source,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
+        .map_err(cannot_listen)?;
+    let addr = listener.local_addr().map_err(cannot_listen)?;
     let metrics = Arc::new(Metrics::default());
     let (stop, stopping) = watch::channel(false);
     deliver::warn_about_stranded(&config, store.as_ref()).await;
@@ -82,9 +117,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics,
         wakers,
         clock,
-        cpu: Arc::new(Semaphore::new(
-            std::thread::available_parallelism().map_or(2, usize::from),
-        )),
+        cpu: Cpu::per_core(),
     });
     let server = tokio::spawn(accept_loop(listener, router(gateway), config, stopping));
     tracing::info!(%addr, %replica, "listening");
@@ -226,7 +259,7 @@ impl Drop for ClientSlot {
 }
 
 /// Runs until SIGTERM or SIGINT, then stops in order.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(config: Config) -> Result<(), ServerError> {
     let running = start(config).await?;
     wait_for_signal().await?;
     tracing::info!("signal received; shutting down");
@@ -235,13 +268,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+async fn wait_for_signal() -> Result<(), ServerError> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(ServerError::Signal)?;
     tokio::select! {
-        _ = terminate.recv() => {}
-        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => Ok(()),
+        result = tokio::signal::ctrl_c() => result.map_err(ServerError::Signal),
     }
-    Ok(())
 }
 
 pub(crate) fn reply(status: StatusCode, body: &Value) -> Response {
