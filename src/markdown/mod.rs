@@ -200,6 +200,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_real_block_markers_are_escaped() {
+        assert_eq!(escape("7. dwarves"), "7\\. dwarves");
+        assert_eq!(escape("7) dwarves"), "7\\) dwarves");
+        assert_eq!(escape("7 dwarves"), "7 dwarves");
+        assert_eq!(escape("7.5 dwarves"), "7.5 dwarves");
+        assert_eq!(escape(". dot"), ". dot");
+        assert_eq!(to_slack("#hashtag and ##two"), "#hashtag and ##two");
+    }
+
+    #[test]
+    fn an_escaped_backslash_does_not_guard_the_at_after_it() {
+        // `\\@b`: a literal backslash, then a mention the template wrote.
+        assert_eq!(guard_mentions("\\\\@b \\*"), "\\\\@b \\*");
+        assert_eq!(guard_mentions("\\@b"), "@\u{200B}b");
+    }
+
+    #[test]
     fn plain_mentions_are_broken() {
         assert_eq!(
             break_mentions("@channel, ops@x.test @ 2"),
@@ -251,6 +268,8 @@ mod tests {
             "https://j.test/browse/A%201?q=%22x%22#top%23%5Bb%5D"
         );
         assert_eq!(uri_reference("/a%2Fb%zz/Ж"), "/a%2Fb%25zz/%D0%96");
+        // An escape is kept only when both of the next two characters are hex digits.
+        assert_eq!(uri_reference("/%41 xy/%4G1 %"), "/%41%20xy/%254G1%20%25");
         assert_eq!(
             uri_reference("https://x.test/a_(b)"),
             "https://x.test/a_(b)"
