@@ -33,8 +33,16 @@ fn mappings() -> &'static [Arc<Mapping>] {
 fn headers(choice: u8, tail: &[u8]) -> http::HeaderMap {
     let mut map = http::HeaderMap::new();
     let value = |text: &str| http::HeaderValue::from_str(text).expect("ascii");
-    map.insert("content-type", value(if choice & 1 == 0 { "application/json" } else { "application/x-www-form-urlencoded" }));
-    let event = ["push", "pull_request", "issues", "workflow_run", "release"][usize::from(choice >> 1) % 5];
+    map.insert(
+        "content-type",
+        value(if choice & 1 == 0 {
+            "application/json"
+        } else {
+            "application/x-www-form-urlencoded"
+        }),
+    );
+    let event =
+        ["push", "pull_request", "issues", "workflow_run", "release"][usize::from(choice >> 1) % 5];
     map.insert("x-github-event", value(event));
     map.insert("x-gitlab-event", value("Pipeline Hook"));
     if let Ok(signature) = http::HeaderValue::from_bytes(&tail[..tail.len().min(80)]) {
@@ -57,20 +65,33 @@ fuzz_target!(|data: &[u8]| {
             preset,
             secrets: vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
         };
-        let request = Unverified { headers: &headers, query: Some("token=x"), body: bytes::Bytes::copy_from_slice(body) };
+        let request = Unverified {
+            headers: &headers,
+            query: Some("token=x"),
+            body: bytes::Bytes::copy_from_slice(body),
+        };
         let _ = verify::check(Some(&check), request, now);
     }
-    let request = Unverified { headers: &headers, query: None, body: bytes::Bytes::copy_from_slice(body) };
+    let request = Unverified {
+        headers: &headers,
+        query: None,
+        body: bytes::Bytes::copy_from_slice(body),
+    };
     let verified = verify::check(None, request, now).expect("no check passes everything");
     let options = Options::default();
     let destinations: Vec<Destination> = Kind::ALL
         .iter()
-        .map(|kind| Destination { name: kind.name(), kind: *kind, options: &options })
+        .map(|kind| Destination {
+            name: kind.name(),
+            kind: *kind,
+            options: &options,
+        })
         .collect();
     if let Ok(planned) = plan::plan(mappings(), &destinations, &verified) {
         for (delivery, destination) in planned.deliveries.iter().zip(&destinations) {
             for body in &delivery.bodies {
-                let body: serde_json::Value = serde_json::from_str(body).expect("stored bodies are JSON");
+                let body: serde_json::Value =
+                    serde_json::from_str(body).expect("stored bodies are JSON");
                 common::check_body(destination.kind, &body, true);
             }
         }

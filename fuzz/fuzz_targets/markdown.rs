@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
             thread: None,
             http: None,
         };
-        let small = Options { max_size: Some(300), ..Options::default() };
+        let small = Options {
+            max_size: Some(300),
+            ..Options::default()
+        };
         for options in [Options::default(), small] {
             for kind in Kind::ALL {
                 for body in target::build(kind, &message, &options) {
