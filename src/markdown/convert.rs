@@ -377,6 +377,22 @@ mod tests {
     use super::super::{escape, escape_url, to_google_chat, to_plain, to_ringcentral, to_slack};
 
     #[test]
+    fn brackets_escapes_and_code_spans_are_read_whole() {
+        assert_eq!(
+            to_plain("[abc](https://x.test/a)"),
+            "abc (https://x.test/a)"
+        );
+        assert_eq!(to_plain("[a\\]b](https://x.test)"), "a]b (https://x.test)");
+        assert_eq!(to_plain("[abc"), "[abc");
+        assert_eq!(to_plain("(x"), "(x");
+        assert_eq!(to_slack("a\\b"), "a\\b");
+        assert_eq!(
+            super::drop_unsafe_links("`abcd` [z](javascript:x) `[y](javascript:y)`"),
+            "`abcd` z `[y](javascript:y)`"
+        );
+    }
+
+    #[test]
     fn plain_drops_marks_and_spells_out_links() {
         assert_eq!(
             to_plain("**[ABC-1](https://j.test/ABC-1)** _Fix_ `code`"),
