@@ -384,6 +384,18 @@ mod tests {
         );
         assert_eq!(to_plain("[a\\]b](https://x.test)"), "a]b (https://x.test)");
         assert_eq!(to_plain("[abc"), "[abc");
+        // A link whose label is its URL, or empty, shows the URL once.
+        assert_eq!(
+            to_plain("[https://x.test](https://x.test)"),
+            "https://x.test"
+        );
+        assert_eq!(to_plain("[](https://x.test)"), "https://x.test");
+        assert_eq!(to_plain("[x](https://x.test)"), "x (https://x.test)");
+        // An image keeps its alt text as the label; without one, its URL.
+        assert_eq!(
+            to_ringcentral("![alt](https://x.test/i.png) ![](https://x.test/j.png)"),
+            "[alt](https://x.test/i.png) [https://x.test/j.png](https://x.test/j.png)"
+        );
         assert_eq!(to_plain("(x"), "(x");
         assert_eq!(to_slack("a\\b"), "a\\b");
         assert_eq!(

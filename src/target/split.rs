@@ -497,4 +497,69 @@ mod tests {
             }
         }
     }
+
+    /// Exact parts for a text with escapes and a fence, at budgets where a byte more
+    /// or less changes the cut: each part as full as its budget allows.
+    #[test]
+    fn parts_fill_their_budget_exactly() {
+        let text = "first line \"quoted\"\nsecond line\nthird\n```\ncode\n```\nlast one here";
+        let options = Options {
+            max_parts: 3,
+            ..Options::default()
+        };
+        let fit = |budget, measure| fit(text, budget, measure, &options);
+        assert_eq!(
+            fit(26, Measure::Chars),
+            [
+                "first line \"quoted\"\n(1/3)",
+                "second line\nthird\n(2/3)",
+                "`…\n…and 3 more lines\n(3/3)"
+            ]
+        );
+        assert_eq!(
+            fit(41, Measure::Chars),
+            [
+                "first line \"quoted\"\nsecond line\n(1/2)",
+                "third\n```\ncode\n```\nlast one here\n(2/2)"
+            ]
+        );
+        assert_eq!(
+            fit(26, Measure::JsonBytes),
+            [
+                "first line \n(1/3)",
+                "\"quoted\"\n(2/3)",
+                "s…\n…and 5 more lines\n(3/3)"
+            ]
+        );
+        assert_eq!(
+            fit(41, Measure::JsonBytes),
+            [
+                "first line \"quoted\"\nsecond line\n(1/3)",
+                "third\n```\ncode\n```\n(2/3)",
+                "last one here\n(3/3)"
+            ]
+        );
+        assert_eq!(
+            fit_one(text, 26, Measure::Chars),
+            "first …\n…and 6 more lines"
+        );
+        assert_eq!(
+            fit_one(text, 41, Measure::Chars),
+            "first line \"quoted\"\n…and 6 more lines"
+        );
+        assert_eq!(
+            fit_one(text, 41, Measure::JsonBytes),
+            "first line …\n…and 6 more lines"
+        );
+        assert_eq!(Measure::JsonBytes.of(" \u{1f}"), 7);
+        let long = "one\ntwo\nthree\nfour\nfive\nsix";
+        assert_eq!(
+            fit_one_converted(long, 24, Measure::Chars, str::to_string),
+            "one\n…and 5 more lines"
+        );
+        assert_eq!(safe_cut("abcdef", 3, Measure::Chars), 3);
+        assert_eq!(safe_cut("a\"bcd", 3, Measure::Chars), 3);
+        assert_eq!(safe_cut("a\"bcd", 3, Measure::JsonBytes), 2);
+        assert_eq!(safe_cut("ab cd ef", 6, Measure::Chars), 6);
+    }
 }
