@@ -562,4 +562,20 @@ mod tests {
         assert_eq!(safe_cut("a\"bcd", 3, Measure::JsonBytes), 2);
         assert_eq!(safe_cut("ab cd ef", 6, Measure::Chars), 6);
     }
+
+    #[test]
+    fn a_cut_inside_a_link_moves_to_its_start() {
+        let line = "see [a](u) and [bb](vv) end \\[c](w)";
+        let inside_second = line.find("(vv").unwrap() + 1;
+        assert_eq!(link_around(line, inside_second), Some(15));
+        assert_eq!(link_around(line, line.find("and").unwrap()), None);
+        assert_eq!(link_around(line, 6), Some(4));
+        assert_eq!(link_around(line, line.find("vv)").unwrap() + 2), Some(15));
+        assert_eq!(link_around(line, line.find("vv)").unwrap() + 3), None);
+        assert_eq!(
+            link_around(line, line.len() - 2),
+            None,
+            "an escaped [ opens no link"
+        );
+    }
 }

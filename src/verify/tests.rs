@@ -607,6 +607,14 @@ fn standard_webhooks_candidates_are_capped() {
             limit: MAX_SIGNATURE_HEADER
         })
     );
+    // At the cap exactly, the header is still read.
+    let padded = format!(
+        "{} {}",
+        list(0),
+        "x".repeat(MAX_SIGNATURE_HEADER - list(0).len() - 1)
+    );
+    assert_eq!(padded.len(), MAX_SIGNATURE_HEADER);
+    assert_eq!(with(&padded), Ok(()));
     // A candidate of another length is skipped, not compared.
     let short = format!("v1,{} {good}", BASE64.encode([7u8; 5]));
     assert_eq!(with(&short), Ok(()));
