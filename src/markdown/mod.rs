@@ -270,6 +270,7 @@ mod tests {
         assert_eq!(uri_reference("/a%2Fb%zz/Ж"), "/a%2Fb%25zz/%D0%96");
         // An escape is kept only when both of the next two characters are hex digits.
         assert_eq!(uri_reference("/%41 xy/%4G1 %"), "/%41%20xy/%254G1%20%25");
+        assert_eq!(uri_reference("ab/%4G5"), "ab/%254G5");
         assert_eq!(
             uri_reference("https://x.test/a_(b)"),
             "https://x.test/a_(b)"

@@ -578,4 +578,29 @@ mod tests {
             "an escaped [ opens no link"
         );
     }
+
+    #[test]
+    fn a_last_part_that_is_exactly_full_is_kept_whole() {
+        assert_eq!(
+            fit("aaaaaa\nbbbbbb", 12, Measure::Chars, &split(2)),
+            ["aaaaaa\n(1/2)", "bbbbbb\n(2/2)"]
+        );
+    }
+
+    #[test]
+    fn a_dialect_twice_as_long_is_split_again_in_proportion() {
+        let doubled = |part: &str| part.chars().flat_map(|c| [c, c]).collect::<String>();
+        let text = "one two three four five six seven eight nine ten";
+        let parts = fit_converted(text, 40, Measure::Chars, &split(5), doubled);
+        assert_eq!(
+            parts,
+            [
+                "oonnee  ttwwoo  tthhrreeee  \n\n((11//44))",
+                "ffoouurr  ffiivvee  ssiixx  \n\n((22//44))",
+                "sseevveenn  eeiigghhtt  \n\n((33//44))",
+                "nniinnee  tteenn\n\n((44//44))"
+            ]
+        );
+        assert!(parts.iter().all(|p| p.chars().count() <= 40));
+    }
 }
