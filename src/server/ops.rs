@@ -195,6 +195,8 @@ pub struct ListQuery {
     target: Option<String>,
     /// Text, so that a bad value gets this API's JSON error rather than axum's.
     limit: Option<String>,
+    /// The next page: deliveries older than this id.
+    before: Option<String>,
 }
 
 /// Most rows one list answer holds: a bigger page is a slow answer that holds the
@@ -230,11 +232,16 @@ pub async fn list(
         Ok(limit) => limit,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    let before = match query.before.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "before is a delivery id"),
+    };
     let filter = Filter {
         status,
         targets: query.target.into_iter().collect(),
         limit,
-        before: None,
+        before,
     };
     match gateway.store.list(&filter).await {
         Ok(deliveries) => reply(StatusCode::OK, &json!({"deliveries": deliveries})),

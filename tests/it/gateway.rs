@@ -174,12 +174,24 @@ impl Gateway {
     }
 
     /// The outbox as the admin API lists it, oldest first.
+    /// Every delivery, oldest first, read a page of 1000 at a time.
     pub async fn deliveries(&self) -> Vec<Value> {
-        let (status, body) = self
-            .api(reqwest::Method::GET, "/api/deliveries?limit=1000")
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let mut list = body["deliveries"].as_array().cloned().unwrap_or_default();
+        let mut list: Vec<Value> = Vec::new();
+        loop {
+            let before = list
+                .last()
+                .and_then(|d| d["id"].as_i64())
+                .map_or(String::new(), |id| format!("&before={id}"));
+            let path = format!("/api/deliveries?limit=1000{before}");
+            let (status, body) = self.api(reqwest::Method::GET, &path).await;
+            assert_eq!(status, 200, "{body}");
+            let page = body["deliveries"].as_array().cloned().unwrap_or_default();
+            let done = page.len() < 1000;
+            list.extend(page);
+            if done {
+                break;
+            }
+        }
         list.reverse();
         list
     }
