@@ -519,6 +519,8 @@ mkdir -p "$TMP/memory"
 cat >"$TMP/memory/config.yaml" <<EOF
 listen: 127.0.0.1:0
 store: sqlite://$TMP/memory/load.db
+# wrk's connections and this script's metric reads all come from one address.
+server: {max_connections_per_client: 1024}
 targets:
   down: {kind: ringcentral, url: "http://127.0.0.1:9/hook", retry: {initial: 60s, max_delay: 10m, budget: 24h}}
 routes:
