@@ -603,4 +603,22 @@ mod tests {
         );
         assert!(parts.iter().all(|p| p.chars().count() <= 40));
     }
+
+    /// `trim` keeps a line when it fits with the count of the lines after it, to the
+    /// character: at 22 the second line and "…and 1 more line" do not fit, at 23 they
+    /// do (and then the third fits too).
+    #[test]
+    fn trim_keeps_a_line_exactly_when_it_fits_with_what_is_left() {
+        let text = "ab\ncd\nef";
+        assert_eq!(
+            trim(text, None, 22, Measure::Chars),
+            "ab\n…and 2 more lines"
+        );
+        assert_eq!(trim(text, None, 23, Measure::Chars), "ab\ncd\nef");
+        assert_eq!(trim("ab\ncd", None, 20, Measure::Chars), "ab\ncd");
+        assert_eq!(
+            trim("ab\ncd", None, 19, Measure::Chars),
+            "a…\n…and 1 more line"
+        );
+    }
 }
