@@ -621,4 +621,30 @@ mod tests {
             "a…\n…and 1 more line"
         );
     }
+
+    /// A line longer than a part is cut to fill each part: plain, or inside a fence
+    /// that every part reopens and closes.
+    #[test]
+    fn a_long_line_fills_each_part_it_is_cut_into() {
+        let plain = format!("head\n{}", "y ".repeat(20));
+        assert_eq!(
+            fit(&plain, 20, Measure::Chars, &split(5)),
+            [
+                "head\n(1/4)",
+                "y y y y y y y \n(2/4)",
+                "y y y y y y y \n(3/4)",
+                "y y y y y y \n(4/4)"
+            ]
+        );
+        let fenced = format!("```\n{}\n```\nafter", "x".repeat(30));
+        let parts = fit(&fenced, 26, Measure::Chars, &split(6));
+        assert_eq!(
+            parts[1..],
+            [
+                "```\nxxxxxxxxxxxx\n```\n(2/4)",
+                "```\nxxxxxxxxxxxx\n```\n(3/4)",
+                "```\nxxxxxx\n```\nafter\n(4/4)"
+            ]
+        );
+    }
 }
