@@ -620,6 +620,11 @@ mod tests {
             trim("ab\ncd", None, 19, Measure::Chars),
             "a…\n…and 1 more line"
         );
+        // No whole line fits: the first is cut to leave room for "…" and the count.
+        assert_eq!(
+            trim("abcdef\ncd", None, 22, Measure::Chars),
+            "abc…\n…and 1 more line"
+        );
     }
 
     /// A line longer than a part is cut to fill each part: plain, or inside a fence
