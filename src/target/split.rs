@@ -652,4 +652,24 @@ mod tests {
             ]
         );
     }
+
+    /// The last part of a text cut short starts where the previous part stopped, inside
+    /// a long line too; a fence reopened there is closed within the budget.
+    #[test]
+    fn a_cut_short_text_resumes_where_the_last_part_began() {
+        let long = format!("head\n{}", "y ".repeat(40));
+        assert_eq!(
+            fit(&long, 20, Measure::Chars, &split(3)),
+            [
+                "head\n(1/3)",
+                "y y y y y y y \n(2/3)",
+                "y y y y y y …\n(3/3)"
+            ]
+        );
+        let fenced = format!("{}\n```\nend", "x".repeat(30));
+        assert_eq!(
+            trim(&fenced, Some("```"), 34, Measure::Chars),
+            "```\nxxxxxxx…\n```\n…and 2 more lines"
+        );
+    }
 }
