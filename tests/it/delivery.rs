@@ -16,6 +16,16 @@ pub fn target(name: &str, kind: &str, url: &str, extra: &str) -> String {
     )
 }
 
+/// A Chime target `chime` at `chat`, paced only by the test (1000/s), not Chime's 1/s.
+pub fn fast_chime(chat: &StandIn) -> String {
+    target(
+        "chime",
+        "chime",
+        &chat.webhook(),
+        "    rate_limit: 1000/s\n",
+    )
+}
+
 /// Route `t` through the numbered test mapping to `targets`.
 pub fn numbered_route(targets: &[&str]) -> String {
     format!(
@@ -248,12 +258,7 @@ async fn a_slow_or_broken_target_delays_no_other() {
 async fn chime_never_gets_more_than_4096_bytes() {
     let chat = StandIn::service("chime").await;
     let dir = scratch();
-    let targets = target(
-        "chime",
-        "chime",
-        &chat.webhook(),
-        "    rate_limit: 1000/s\n",
-    );
+    let targets = fast_chime(&chat);
     let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chime"])));
     let note = "a line of text that goes on and on, \"quoted\" and ü\n".repeat(400);
     let (status, body) = gateway

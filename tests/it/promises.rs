@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::delivery::{gateway_to, number, numbered_route, post_numbered, target};
+use crate::delivery::{fast_chime, gateway_to, number, numbered_route, post_numbered};
 use crate::gateway::{all_with_status, config, repo_file, scratch, status_of, Gateway};
 use crate::standin::{Answer, StandIn};
 
@@ -61,12 +61,7 @@ async fn a_message_of_many_parts_resumes_after_the_last_part_taken() {
     let chat = StandIn::service("chime").await;
     chat.script([Answer::status(200), Answer::status(503)]);
     let dir = scratch();
-    let targets = target(
-        "chime",
-        "chime",
-        &chat.webhook(),
-        "    rate_limit: 1000/s\n",
-    );
+    let targets = fast_chime(&chat);
     let gateway = Gateway::start(dir.path(), &config(&targets, &numbered_route(&["chime"])));
     let note = "a line of text that goes on and on\n".repeat(300);
     let body = json!({"n": 1, "note": note}).to_string();
@@ -100,12 +95,7 @@ async fn webhook_urls_secrets_and_signatures_stay_out_of_the_log() {
     let chat = StandIn::service("chime").await;
     chat.script([Answer::status(503).body("try later")]);
     let dir = scratch();
-    let targets = target(
-        "chime",
-        "chime",
-        &chat.webhook(),
-        "    rate_limit: 1000/s\n",
-    );
+    let targets = fast_chime(&chat);
     let gateway = Gateway::start(
         dir.path(),
         &config(&targets, &signed_and_open_routes(&["chime"])),
