@@ -1,7 +1,8 @@
 //! One real 25 KB Jira `jira:issue_updated` delivery (several changelog items and a
 //! description edit) through `mappings/jira.yaml`, beside a bare serde_json parse of
 //! the same bytes; and a `jira:issue_created` delivery, whose rule has a card, shaped
-//! for every target kind. Run: `cargo bench --bench render`.
+//! for every target kind; and the `$each` pattern over 80 and 8,000 alerts. Run:
+//! `cargo bench --bench render`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -73,5 +74,49 @@ fn render(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render, shape);
+/// The README's `$each` pattern, whose cost must grow with the list, not its square:
+/// 8,000 alerts within 100x the time of 80 (issue 12).
+const EACH: &str = r#"rules:
+  - name: alerts
+    let:
+      alerts: $.alerts[*]
+    text: "{{len alerts}} alerts"
+    card:
+      type: AdaptiveCard
+      version: "1.3"
+      body:
+        - type: FactSet
+          facts:
+            - $each: alerts
+              $as: alert
+              $max: 20
+              $item: {title: "{{alert.labels.alertname}}", value: "{{alert.annotations.summary}}"}
+"#;
+
+fn each(c: &mut Criterion) {
+    let mapping = Mapping::from_source(Path::new("each.yaml"), EACH).expect("mapping");
+    let mut group = c.benchmark_group("$each over an alert list");
+    for alerts in [80, 8_000] {
+        let alerts: Vec<Value> = (0..alerts)
+            .map(|i| {
+                serde_json::json!({
+                    "labels": {"alertname": format!("Disk{i}")},
+                    "annotations": {"summary": format!("disk {i} full")},
+                })
+            })
+            .collect();
+        let count = alerts.len();
+        let payload = serde_json::json!({ "alerts": alerts });
+        group.bench_function(format!("{count} alerts"), |b| {
+            b.iter(|| {
+                mapping
+                    .apply(&Event::new(black_box(&payload), &[]))
+                    .expect("renders")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render, shape, each);
 criterion_main!(benches);
