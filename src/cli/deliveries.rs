@@ -50,7 +50,7 @@ pub fn run(config: &Path, command: &Command) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = store::open(&config.store, Clock::system()).await?;
+        let store = store::open(&config.store, Clock::system(), store::Access::Admin).await?;
         match command {
             Command::List(args) => {
                 let filter = Filter {

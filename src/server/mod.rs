@@ -96,7 +96,7 @@ pub enum ServerError {
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     let config = Arc::new(config);
     let clock = Clock::system();
-    let store = store::open(&config.store, clock.clone()).await?;
+    let store = store::open(&config.store, clock.clone(), store::Access::Serve).await?;
     store.ping().await.map_err(ServerError::StoreNotReady)?;
     let cannot_listen = |source| ServerError::Listen {
         addr: config.listen,

@@ -242,10 +242,24 @@ pub trait Store: Send + Sync {
         -> Result<Duration, StoreError>;
 }
 
+/// Who opens a store: the gateway that delivers from it, or a command that reads and
+/// replays beside a running one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Delivers from the queues: one such process per SQLite file.
+    Serve,
+    /// Lists and replays; the serving process delivers what it replays.
+    Admin,
+}
+
 /// Opens the store the config names, creating it on first start.
-pub async fn open(store: &config::Store, clock: Clock) -> Result<Arc<dyn Store>, OpenError> {
+pub async fn open(
+    store: &config::Store,
+    clock: Clock,
+    access: Access,
+) -> Result<Arc<dyn Store>, OpenError> {
     match store {
-        config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, clock)?)),
+        config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, clock, access)?)),
         config::Store::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, clock).await?)),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::delivery::{gateway_to, number, numbered_route, post_numbered};
-use crate::gateway::{all_with_status, config, scratch, Gateway};
+use crate::gateway::{all_with_status, config, config_with_store, scratch, Gateway};
 use crate::standin::{Answer, StandIn};
 
 const SOON: Duration = Duration::from_secs(30);
@@ -110,4 +110,45 @@ async fn a_store_that_cannot_take_the_write_answers_503() {
             .logs("answering 503 so the sender retries", SOON)
             .await
     );
+}
+
+#[tokio::test]
+async fn a_second_serve_on_one_sqlite_file_exits_1_naming_the_first() {
+    let dir = scratch();
+    let yaml = config_with_store(
+        "sqlite://outbox.db",
+        "  preview: {kind: preview}\n",
+        &numbered_route(&["preview"]),
+    );
+    let first = Gateway::start(dir.path(), &yaml);
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_hookbridge"))
+        .current_dir(dir.path())
+        .args(["serve", "--config", "config.yaml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("hookbridge runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while second.try_wait().expect("waitable").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second serve on the same file kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let output = second.wait_with_output().expect("its output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let pid = first.pid();
+    assert!(
+        stderr.contains(&format!(
+            "outbox.db is in use by another hookbridge (pid {pid})"
+        )),
+        "{stderr}"
+    );
+    // The first one serves on, undisturbed.
+    post_numbered(&first, 1).await;
+    first
+        .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
+        .await;
 }

@@ -15,14 +15,16 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::oneshot;
 
+use self::lock::ServeLock;
 use self::writer::{write_loop, Job, Write};
 use super::rows::{millis, timestamp, Change, Insert, Stored, COLUMNS, FORMAT};
 use super::{
-    Accepted, Delivery, Filter, NewEvent, OpenError, QueueStats, Replay, Store, StoreError, Update,
-    DEDUP_WINDOW,
+    Accepted, Access, Delivery, Filter, NewEvent, OpenError, QueueStats, Replay, Store, StoreError,
+    Update, DEDUP_WINDOW,
 };
 use crate::clock::Clock;
 
+mod lock;
 mod writer;
 
 /// How long a write waits for a lock another process holds before the store reports
@@ -66,9 +68,10 @@ const MIGRATIONS: [&str; 2] = [
      ALTER TABLE deliveries ADD COLUMN format INTEGER NOT NULL DEFAULT 1",
 ];
 
-/// One gateway process per SQLite file: leases are always granted, and send slots
-/// are kept in memory.
+/// One gateway process per SQLite file (see `lock`): leases are always granted, and
+/// send slots are kept in memory.
 pub struct SqliteStore {
+    _serving: Option<ServeLock>,
     jobs: mpsc::Sender<Box<dyn Job>>,
     reader: Arc<Mutex<Connection>>,
     next_send: Mutex<HashMap<String, tokio::time::Instant>>,
@@ -76,7 +79,7 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path, clock: Clock) -> Result<Self, OpenError> {
+    pub fn open(path: &Path, clock: Clock, access: Access) -> Result<Self, OpenError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 OpenError::new(
@@ -85,6 +88,10 @@ impl SqliteStore {
                 )
             })?;
         }
+        let serving = match access {
+            Access::Serve => Some(ServeLock::take(path)?),
+            Access::Admin => None,
+        };
         let cannot_open = |e| {
             OpenError::new(
                 format!("cannot open the SQLite store {}", path.display()),
@@ -108,6 +115,7 @@ impl SqliteStore {
             })
             .map_err(|e| OpenError::new("cannot start the store's writer thread", e))?;
         Ok(Self {
+            _serving: serving,
             jobs,
             reader: Arc::new(Mutex::new(reader)),
             next_send: Mutex::default(),
@@ -469,8 +477,12 @@ mod tests {
     #[tokio::test]
     async fn behaves_as_a_store() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            SqliteStore::open(&dir.path().join("nested/outbox.db"), Clock::system()).unwrap();
+        let store = SqliteStore::open(
+            &dir.path().join("nested/outbox.db"),
+            Clock::system(),
+            Access::Serve,
+        )
+        .unwrap();
         crate::store::tests::behaves(&store).await;
     }
 
@@ -478,7 +490,8 @@ mod tests {
     async fn forgets_ids_after_the_window() {
         let dir = tempfile::tempdir().unwrap();
         let clock = Clock::manual(crate::store::tests::start());
-        let store = SqliteStore::open(&dir.path().join("outbox.db"), clock.clone()).unwrap();
+        let store =
+            SqliteStore::open(&dir.path().join("outbox.db"), clock.clone(), Access::Serve).unwrap();
         crate::store::tests::forgets_ids_after_the_window(&store, &clock).await;
     }
 
@@ -500,7 +513,7 @@ mod tests {
         .unwrap();
         drop(old);
         for _ in 0..2 {
-            let store = SqliteStore::open(&file, Clock::system()).unwrap();
+            let store = SqliteStore::open(&file, Clock::system(), Access::Serve).unwrap();
             let head = store.head("t").await.unwrap().expect("the queued delivery");
             assert_eq!((head.event_id.as_str(), head.request), ("e1", None));
             assert_eq!(head.last_cause, None);
@@ -515,8 +528,14 @@ mod tests {
     #[tokio::test]
     async fn concurrent_writes_share_commits_and_all_land() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            Arc::new(SqliteStore::open(&dir.path().join("outbox.db"), Clock::system()).unwrap());
+        let store = Arc::new(
+            SqliteStore::open(
+                &dir.path().join("outbox.db"),
+                Clock::system(),
+                Access::Serve,
+            )
+            .unwrap(),
+        );
         let writes = (0..200).map(|i| {
             let store = Arc::clone(&store);
             tokio::spawn(async move {

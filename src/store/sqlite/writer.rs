@@ -145,7 +145,7 @@ mod tests {
     use super::*;
     use crate::http::Cause;
     use crate::store::tests::{event, start};
-    use crate::store::{Filter, SqliteStore, Status, Store, Update};
+    use crate::store::{Access, Filter, SqliteStore, Status, Store, Update};
 
     const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
@@ -159,7 +159,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("outbox.db");
         let clock = Clock::manual(start());
-        let store = SqliteStore::open(&file, clock.clone()).unwrap();
+        let store = SqliteStore::open(&file, clock.clone(), Access::Serve).unwrap();
         store
             .accept(event("old", Some("k1"), &["a", "b", "c"]))
             .await
