@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
 use crate::http::Cause;
-use crate::store::QueueStats;
+use crate::store::{Pruned, QueueStats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
@@ -33,6 +33,11 @@ struct FailureLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PrunedLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TargetLabel {
     target: String,
 }
@@ -47,6 +52,7 @@ pub struct Metrics {
     latency: HistogramFamily,
     depth: Family<TargetLabel, Gauge>,
     oldest: Family<TargetLabel, Gauge<f64, AtomicU64>>,
+    pruned: Family<PrunedLabel, Counter>,
 }
 
 /// What became of a delivery attempt, as counted per target.
@@ -110,8 +116,15 @@ impl Default for Metrics {
             "Age of the oldest pending delivery per target (0 when none)",
             oldest.clone(),
         );
+        let pruned = Family::default();
+        registry.register(
+            "store_pruned_rows",
+            "Rows retention removed from the store: delivered, dead, dedup_key",
+            pruned.clone(),
+        );
         Self {
             registry,
+            pruned,
             events,
             deliveries,
             failures,
@@ -153,6 +166,18 @@ impl Metrics {
 
     pub fn delivered_after(&self, target: &str, seconds: f64) {
         self.latency.get_or_create(&label(target)).observe(seconds);
+    }
+
+    pub fn pruned(&self, pruned: &Pruned) {
+        for (kind, rows) in [
+            ("delivered", pruned.delivered),
+            ("dead", pruned.dead),
+            ("dedup_key", pruned.dedup_keys),
+        ] {
+            self.pruned
+                .get_or_create(&PrunedLabel { kind })
+                .inc_by(rows);
+        }
     }
 
     /// Every target named gets a gauge, so an empty queue reads 0 rather than vanishing.

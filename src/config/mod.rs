@@ -16,12 +16,14 @@ use crate::yaml::{pos, Spanned, Tree};
 
 mod env;
 mod route;
+mod store;
 mod target;
 mod units;
 mod verify;
 
 pub use crate::verify::Verify;
 pub use env::interpolate;
+pub use store::{Retention, Store};
 pub use target::{default_rate, parse_rate, Rate, Retry, Target};
 pub use units::{parse_duration, parse_size};
 
@@ -32,6 +34,7 @@ struct RawConfig {
     store: Option<Spanned<String>>,
     admin_token: Option<Spanned<String>>,
     server: Option<Spanned<RawServer>>,
+    retention: Option<Spanned<store::RawRetention>>,
     #[serde(default)]
     targets: BTreeMap<String, Spanned<target::RawTarget>>,
     #[serde(default)]
@@ -56,6 +59,7 @@ pub struct Config {
     /// `None`: the admin API is off.
     pub admin_token: Option<String>,
     pub server: Server,
+    pub retention: Retention,
     pub targets: BTreeMap<String, Target>,
     pub routes: BTreeMap<String, Route>,
 }
@@ -85,12 +89,6 @@ impl Default for Server {
             shutdown_grace: Duration::from_secs(10),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Store {
-    Sqlite(PathBuf),
-    Postgres(String),
 }
 
 #[derive(Debug)]
@@ -223,7 +221,7 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
             .ok()
     });
     let store = setting(&raw.store, DEFAULT_STORE, loader)
-        .and_then(|(text, at)| parse_store(&text, base, at, loader));
+        .and_then(|(text, at)| store::parse_store(&text, base, at, loader));
     let admin_token = match &raw.admin_token {
         Some(t) => loader
             .interpolate(t)
@@ -238,6 +236,10 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
     let server = match &raw.server {
         Some(s) => compile_server(&s.value, loader),
         None => Some(Server::default()),
+    };
+    let retention = match &raw.retention {
+        Some(r) => store::compile_retention(&r.value, loader),
+        None => Some(Retention::default()),
     };
     let default_body = server
         .as_ref()
@@ -263,6 +265,7 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         store: store?,
         admin_token: admin_token?,
         server: server?,
+        retention: retention?,
         targets: targets?,
         routes: routes?,
     })
@@ -278,27 +281,6 @@ fn setting(
         Some(v) => loader.interpolate(v).map(|s| (s, pos(v))),
         None => Some((default.to_string(), Pos::new(1, 1))),
     }
-}
-
-fn parse_store(text: &str, base: &Path, at: Pos, loader: &mut Loader) -> Option<Store> {
-    if let Some(path) = text.strip_prefix("sqlite://") {
-        if path.is_empty() {
-            loader.error(
-                at,
-                "`sqlite://` needs a file path, such as sqlite://data/hookbridge.db",
-            );
-            return None;
-        }
-        return Some(Store::Sqlite(base.join(path)));
-    }
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Some(Store::Postgres(text.to_string()));
-    }
-    loader.error(
-        at,
-        format!("store `{text}` is neither sqlite://PATH nor postgres://USER@HOST/DB"),
-    );
-    None
 }
 
 fn compile_server(raw: &RawServer, loader: &mut Loader) -> Option<Server> {

@@ -3,10 +3,26 @@
 
 use std::time::Duration;
 
+/// A day is 24 hours here: retention counts elapsed time, not calendar days.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration such as 500ms, 10s, 5m or 24h");
-    let signed: jiff::SignedDuration = text.trim().parse().map_err(|_| bad())?;
+    let bad = || format!("`{text}` is not a duration such as 500ms, 10s, 5m, 24h or 7d");
+    let span: jiff::Span = text.trim().parse().map_err(|_| bad())?;
+    let signed = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| bad())?;
     Duration::try_from(signed).map_err(|_| bad())
+}
+
+/// A duration as the config writes it: `7d`, `1h 30m`, `500ms`.
+pub fn show_duration(duration: Duration) -> String {
+    let whole_days = duration.as_secs().is_multiple_of(86_400) && duration.subsec_nanos() == 0;
+    match jiff::SignedDuration::try_from(duration) {
+        Ok(_) if whole_days && duration.as_secs() > 0 => {
+            format!("{}d", duration.as_secs() / 86_400)
+        }
+        Ok(signed) => format!("{signed:#}"),
+        Err(_) => format!("{duration:?}"),
+    }
 }
 
 pub fn parse_size(text: &str) -> Result<usize, String> {
@@ -43,8 +59,10 @@ pub fn duration_within(
             Ok(value)
         } else {
             Err(format!(
-                "{setting} `{}` is outside what it takes: {min:?} to {max:?}",
-                text.trim()
+                "{setting} `{}` is outside what it takes: {} to {}",
+                text.trim(),
+                show_duration(min),
+                show_duration(max)
             ))
         }
     }
@@ -95,7 +113,7 @@ mod tests {
         assert_eq!(within("30s"), Ok(second * 30));
         assert_eq!(
             within("2h"),
-            Err("timeout `2h` is outside what it takes: 1s to 60s".into())
+            Err("timeout `2h` is outside what it takes: 1s to 1m".into())
         );
         assert_eq!(within("1s"), Ok(second));
         assert!(within("59999ms").is_ok() && within("999ms").is_err());
@@ -117,8 +135,21 @@ mod tests {
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1d 12h"), Ok(Duration::from_secs(36 * 3600)));
         assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("1y").is_err(), "a year has no fixed length");
         assert!(parse_duration("soon").unwrap_err().contains("500ms"));
+    }
+
+    #[test]
+    fn durations_are_shown_as_written() {
+        let show = |secs| show_duration(Duration::from_secs(secs));
+        assert_eq!(show(30 * 86_400), "30d");
+        assert_eq!(show(36 * 3600), "36h");
+        assert_eq!(show(90), "1m 30s");
+        assert_eq!(show_duration(Duration::from_millis(100)), "100ms");
+        assert_eq!(show(0), "0s");
     }
 
     #[test]

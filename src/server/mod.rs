@@ -26,6 +26,7 @@ use crate::store::{self, Store};
 
 mod ingress;
 mod ops;
+mod retention;
 
 /// What every handler shares.
 pub struct Gateway {
@@ -110,7 +111,14 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let (stop, stopping) = watch::channel(false);
     deliver::warn_about_stranded(&config, store.as_ref()).await;
     let replica = uuid::Uuid::now_v7().to_string();
-    let (wakers, workers) = deliver::start(&replica, &config, &store, &metrics, &clock, &stopping)?;
+    let (wakers, mut workers) =
+        deliver::start(&replica, &config, &store, &metrics, &clock, &stopping)?;
+    workers.push(retention::spawn(
+        Arc::clone(&store),
+        config.retention,
+        Arc::clone(&metrics),
+        stopping.clone(),
+    ));
     let gateway = Arc::new(Gateway {
         config: Arc::clone(&config),
         store,

@@ -13,14 +13,14 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::config;
+use crate::config::{self, Retention};
 pub use crate::http::{Cause, Request};
 
 mod postgres;
 mod rows;
 mod sqlite;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -169,6 +169,23 @@ pub struct QueueStats {
     pub oldest: Option<Timestamp>,
 }
 
+/// Rows one pruning pass removed, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub delivered: u64,
+    pub dead: u64,
+    /// Delivery ids and signatures older than the dedup window.
+    pub dedup_keys: u64,
+}
+
+impl Pruned {
+    /// Whether a pass removed a whole batch of some kind, so more may be left.
+    pub fn filled(&self, batch: usize) -> bool {
+        let batch = batch as u64;
+        self.delivered >= batch || self.dead >= batch || self.dedup_keys >= batch
+    }
+}
+
 /// What a backend's driver said, kept whole for whoever walks the error chain.
 pub type Source = Box<dyn std::error::Error + Send + Sync>;
 
@@ -236,6 +253,10 @@ pub trait Store: Send + Sync {
     async fn lease(&self, target: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
     /// Gives a lease up at shutdown, so another replica takes the target at once.
     async fn release(&self, target: &str, owner: &str) -> Result<(), StoreError>;
+    /// Deletes at most `batch` rows of each kind that `retention` (or the dedup window)
+    /// lets go, so that one call never holds the store for long: finished deliveries
+    /// by when they finished, never a pending one.
+    async fn prune(&self, retention: &Retention, batch: usize) -> Result<Pruned, StoreError>;
     /// Takes the right to send to `target` now if the last send, by any replica, was at
     /// least `spacing` ago: `Duration::ZERO`. Otherwise the wait before asking again.
     async fn take_send_slot(&self, target: &str, spacing: Duration)

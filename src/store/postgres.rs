@@ -11,12 +11,13 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
-use super::rows::{millis, timestamp, Change, Insert, Stored, COLUMNS, FORMAT};
+use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
 use super::{
-    Accepted, Delivery, Filter, NewEvent, OpenError, QueueStats, Replay, Store, StoreError, Update,
-    DEDUP_WINDOW,
+    Accepted, Delivery, Filter, NewEvent, OpenError, Pruned, QueueStats, Replay, Status, Store,
+    StoreError, Update, DEDUP_WINDOW,
 };
 use crate::clock::Clock;
+use crate::config::Retention;
 
 mod embedded {
     refinery::embed_migrations!("src/store/migrations");
@@ -390,6 +391,39 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn prune(&self, retention: &Retention, batch: usize) -> Result<Pruned, StoreError> {
+        let cutoffs = Cutoffs::at(self.clock.now(), retention);
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        let finished = |status: Status, before: i64| {
+            let client = &client;
+            async move {
+                client
+                    .execute(
+                        "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+                         WHERE status = $1 AND updated_at < $2 ORDER BY id LIMIT $3)",
+                        &[&status.name(), &before, &limit],
+                    )
+                    .await
+                    .map_err(unavailable)
+            }
+        };
+        let delivered = finished(Status::Delivered, cutoffs.delivered).await?;
+        let dead = finished(Status::Dead, cutoffs.dead).await?;
+        let dedup_keys = client
+            .execute(
+                "DELETE FROM seen WHERE ctid IN (SELECT ctid FROM seen WHERE at < $1 LIMIT $2)",
+                &[&cutoffs.seen, &limit],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(Pruned {
+            delivered,
+            dead,
+            dedup_keys,
+        })
+    }
+
     async fn lease(&self, target: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
@@ -527,6 +561,20 @@ mod tests {
         crate::store::tests::forgets_ids_after_the_window(&store, &clock).await;
         // A second replica starting on the same database migrates nothing twice.
         PostgresStore::open(&url, Clock::system()).await.unwrap();
+        drop(store);
+        drop_database(&name).await;
+    }
+
+    #[tokio::test]
+    #[cfg_attr(
+        no_test_pg,
+        ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
+    )]
+    async fn prunes_only_what_retention_lets_go() {
+        let (url, name) = fresh_database().await;
+        let clock = Clock::manual(crate::store::tests::start());
+        let store = PostgresStore::open(&url, clock.clone()).await.unwrap();
+        crate::store::tests::prunes_only_what_retention_lets_go(&store, &clock).await;
         drop(store);
         drop_database(&name).await;
     }

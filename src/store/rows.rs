@@ -4,7 +4,8 @@
 
 use jiff::Timestamp;
 
-use super::{Delivery, NewDelivery, Request, StoreError, Update};
+use super::{Delivery, NewDelivery, Request, StoreError, Update, DEDUP_WINDOW};
+use crate::config::Retention;
 use crate::http::Cause;
 
 /// How `bodies` and `request` are encoded. Rows carry the format they were written in,
@@ -18,6 +19,24 @@ pub fn millis(t: Timestamp) -> i64 {
 
 pub fn timestamp(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The `updated_at` (or `at`) below which each kind of finished row may go.
+pub struct Cutoffs {
+    pub delivered: i64,
+    pub dead: i64,
+    pub seen: i64,
+}
+
+impl Cutoffs {
+    pub fn at(now: Timestamp, retention: &Retention) -> Self {
+        let before = |keep: std::time::Duration| now.checked_sub(keep).map_or(i64::MIN, millis);
+        Self {
+            delivered: before(retention.delivered),
+            dead: before(retention.dead),
+            seen: millis(now - DEDUP_WINDOW),
+        }
+    }
 }
 
 /// A new delivery's columns.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::clock::Clock;
+use crate::config::Retention;
 
 use super::*;
 
@@ -197,4 +198,86 @@ pub async fn forgets_ids_after_the_window(store: &dyn Store, clock: &Clock) {
 /// Where the manual clocks of these tests start: a day the machine's clock is not at.
 pub fn start() -> Timestamp {
     Timestamp::from_second(1_800_000_000).unwrap()
+}
+
+async fn settle(store: &dyn Store, target: &str, update: Update) {
+    let head = store.head(target).await.unwrap().expect("queued");
+    store.update(head.id, update).await.unwrap();
+}
+
+async fn left(store: &dyn Store) -> Vec<(String, String, Status)> {
+    let all = store.list(&Filter::default()).await.unwrap();
+    all.into_iter()
+        .map(|d| (d.event_id, d.target, d.status))
+        .collect()
+}
+
+/// Retention on the store's own clock, in batches: finished rows go once they are older
+/// than their kind's retention, dedup keys after their window, pending rows never.
+pub async fn prunes_only_what_retention_lets_go(store: &dyn Store, clock: &Clock) {
+    const DAY: Duration = Duration::from_secs(86_400);
+    let retention = Retention::default();
+    store
+        .accept(event("old", Some("k1"), &["a", "b", "c"]))
+        .await
+        .unwrap();
+    settle(store, "a", Update::Delivered { parts: 2 }).await;
+    let dead = Update::Dead {
+        parts_sent: 0,
+        cause: Cause::Client(404),
+        error: "gone".into(),
+    };
+    settle(store, "b", dead).await;
+    clock.advance(DAY * 6);
+    store.accept(event("recent", None, &["a"])).await.unwrap();
+    settle(store, "a", Update::Delivered { parts: 2 }).await;
+    assert_eq!(
+        store.prune(&retention, 1).await.unwrap(),
+        Pruned {
+            dedup_keys: 1,
+            ..Pruned::default()
+        },
+        "only the key is past its day"
+    );
+
+    clock.advance(DAY * 2);
+    let first = store.prune(&retention, 1).await.unwrap();
+    assert_eq!(
+        first,
+        Pruned {
+            delivered: 1,
+            ..Pruned::default()
+        },
+        "the delivered row past its week"
+    );
+    assert!(first.filled(1), "a full batch: the caller asks again");
+    let second = store.prune(&retention, 1).await.unwrap();
+    assert_eq!(second, Pruned::default());
+    assert!(!second.filled(1));
+    assert_eq!(
+        left(store).await,
+        [
+            ("recent".into(), "a".into(), Status::Delivered),
+            ("old".into(), "c".into(), Status::Pending),
+            ("old".into(), "b".into(), Status::Dead),
+        ]
+    );
+    assert_eq!(
+        store
+            .accept(event("again", Some("k1"), &["a"]))
+            .await
+            .unwrap(),
+        Accepted::Stored,
+        "a forgotten key is new again"
+    );
+    settle(store, "a", Update::Delivered { parts: 2 }).await;
+
+    clock.advance(DAY * 30);
+    let later = store.prune(&retention, 100).await.unwrap();
+    assert_eq!((later.delivered, later.dead), (2, 1));
+    assert_eq!(
+        left(store).await,
+        [("old".into(), "c".into(), Status::Pending)],
+        "a pending row stays however old"
+    );
 }

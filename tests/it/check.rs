@@ -128,7 +128,8 @@ fn verification_is_off_only_when_the_config_says_so() {
 
 #[test]
 fn numeric_settings_say_their_range() {
-    let server = "server: {max_connections: 0, max_body: 65MiB, read_timeout: 1h}\n";
+    let server = "server: {max_connections: 0, max_body: 65MiB, read_timeout: 1h}\n\
+                  retention: {delivered: 30m, dead: 4000d}\n";
     let target = "    max_parts: 0\n    timeout: 10m\n    retry: {budget: 2000h}\n";
     let dir = crate::gateway::scratch();
     let mapping = crate::gateway::repo_file("tests/it/data/numbered.yaml");
@@ -142,10 +143,12 @@ fn numeric_settings_say_their_range() {
     for problem in [
         "max_connections `0` is not a whole number from 1 to 65536",
         "max_body `65MiB` is outside what it takes: 1 byte to 64 MiB",
-        "read_timeout `1h` is outside what it takes: 100ms to 600s",
+        "read_timeout `1h` is outside what it takes: 100ms to 10m",
+        "retention.delivered `30m` is outside what it takes: 1h to 3650d",
+        "retention.dead `4000d` is outside what it takes: 1h to 3650d",
         "max_parts `0` is not from 1 to 100",
-        "timeout `10m` is outside what it takes: 100ms to 300s",
-        "budget `2000h` is outside what it takes: 1s to 2592000s",
+        "timeout `10m` is outside what it takes: 100ms to 5m",
+        "budget `2000h` is outside what it takes: 1s to 30d",
         "max_body `0` is outside what it takes",
     ] {
         assert!(stderr.contains(problem), "{problem}:\n{stderr}");

@@ -17,12 +17,13 @@ use tokio::sync::oneshot;
 
 use self::lock::ServeLock;
 use self::writer::{write_loop, Job, Write};
-use super::rows::{millis, timestamp, Change, Insert, Stored, COLUMNS, FORMAT};
+use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
 use super::{
-    Accepted, Access, Delivery, Filter, NewEvent, OpenError, QueueStats, Replay, Store, StoreError,
-    Update, DEDUP_WINDOW,
+    Accepted, Access, Delivery, Filter, NewEvent, OpenError, Pruned, QueueStats, Replay, Status,
+    Store, StoreError, Update, DEDUP_WINDOW,
 };
 use crate::clock::Clock;
+use crate::config::Retention;
 
 mod lock;
 mod writer;
@@ -58,6 +59,9 @@ CREATE TABLE IF NOT EXISTS seen (
     at        INTEGER NOT NULL,
     PRIMARY KEY (route, key)
 );
+-- Retention deletes finished rows by age in small batches (see prune).
+CREATE INDEX IF NOT EXISTS deliveries_finished ON deliveries (status, updated_at) WHERE status <> 'pending';
+CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
 ";
 
 /// Changes to a store made by an earlier version, by `user_version`; each runs once.
@@ -109,10 +113,7 @@ impl SqliteStore {
         let (jobs, queue) = mpsc::channel();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn({
-                let clock = clock.clone();
-                move || write_loop(&writer, &queue, &clock)
-            })
+            .spawn(move || write_loop(&writer, &queue))
             .map_err(|e| OpenError::new("cannot start the store's writer thread", e))?;
         Ok(Self {
             _serving: serving,
@@ -442,6 +443,33 @@ impl Store for SqliteStore {
         self.write(|_| Ok(())).await
     }
 
+    async fn prune(&self, retention: &Retention, batch: usize) -> Result<Pruned, StoreError> {
+        let cutoffs = Cutoffs::at(self.clock.now(), retention);
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+        self.write(move |conn| {
+            let finished = |status: Status, before: i64| {
+                conn.prepare_cached(
+                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+                     WHERE status = ?1 AND updated_at < ?2 ORDER BY id LIMIT ?3)",
+                )?
+                .execute(params![status.name(), before, limit])
+            };
+            let delivered = finished(Status::Delivered, cutoffs.delivered)?;
+            let dead = finished(Status::Dead, cutoffs.dead)?;
+            let dedup_keys = conn
+                .prepare_cached(
+                    "DELETE FROM seen WHERE rowid IN (SELECT rowid FROM seen WHERE at < ?1 LIMIT ?2)",
+                )?
+                .execute(params![cutoffs.seen, limit])?;
+            Ok(Pruned {
+                delivered: delivered as u64,
+                dead: dead as u64,
+                dedup_keys: dedup_keys as u64,
+            })
+        })
+        .await
+    }
+
     async fn lease(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
         Ok(true)
     }
@@ -493,6 +521,15 @@ mod tests {
         let store =
             SqliteStore::open(&dir.path().join("outbox.db"), clock.clone(), Access::Serve).unwrap();
         crate::store::tests::forgets_ids_after_the_window(&store, &clock).await;
+    }
+
+    #[tokio::test]
+    async fn prunes_only_what_retention_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(crate::store::tests::start());
+        let file = dir.path().join("outbox.db");
+        let store = SqliteStore::open(&file, clock.clone(), Access::Serve).unwrap();
+        crate::store::tests::prunes_only_what_retention_lets_go(&store, &clock).await;
     }
 
     /// What an earlier version left queued is delivered by this one: its store is
