@@ -1,6 +1,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
@@ -23,6 +24,9 @@ pub struct Args {
     log_format: Option<LogFormat>,
 }
 
+/// How long the runtime waits for blocking tasks once the gateway has stopped.
+const STRAGGLERS: Duration = Duration::from_millis(500);
+
 pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let format = args.log_format.unwrap_or_else(|| {
         match std::env::var("HOOKBRIDGE_LOG_FORMAT").as_deref() {
@@ -38,7 +42,11 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(crate::server::serve(config))?;
+    let served = runtime.block_on(crate::server::serve(config));
+    // Work cut off at the end of shutdown_grace may leave a blocking task (a store
+    // call, an event being planned) running: the process exits without it.
+    runtime.shutdown_timeout(STRAGGLERS);
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

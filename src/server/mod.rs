@@ -61,16 +61,63 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     workers: Vec<JoinHandle<()>>,
+    shutdown_grace: Duration,
+    /// To give up the leases of workers cut off mid-send.
+    leases: Leases,
+}
+
+struct Leases {
+    store: Arc<dyn Store>,
+    replica: String,
+    targets: Vec<String>,
+}
+
+impl Leases {
+    /// Hands every target's lease back, so that another replica (or the next start)
+    /// need not wait for it to run out. Bounded: a store that does not answer leaves
+    /// them to expire.
+    async fn release(&self) {
+        let all = async {
+            for target in &self.targets {
+                let _ = self.store.release(target, &self.replica).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(1), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "cannot give the targets' leases up; other replicas take them when they run out"
+            );
+        }
+    }
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish (up to `shutdown_grace`), and
-    /// lets each worker finish its current attempt. Queued work stays in the store.
+    /// Stops accepting, and gives requests and sends in flight `shutdown_grace` in all
+    /// to finish. A send still running then is cut off: its delivery stays pending and
+    /// goes out at the next start (at least once, as after a crash). Queued work stays
+    /// in the store.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.server.await;
-        for worker in self.workers {
-            let _ = worker.await;
+        let deadline = tokio::time::sleep(self.shutdown_grace);
+        tokio::pin!(deadline);
+        let mut cut_off = 0;
+        for mut task in std::iter::once(self.server).chain(self.workers) {
+            tokio::select! {
+                _ = &mut task => {}
+                () = &mut deadline => {
+                    task.abort();
+                    cut_off += 1;
+                }
+            }
+        }
+        if cut_off > 0 {
+            tracing::warn!(
+                cut_off,
+                "work still in flight after shutdown_grace was cut off; its deliveries stay pending for the next start"
+            );
+            self.leases.release().await;
         }
     }
 }
@@ -119,6 +166,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         Arc::clone(&metrics),
         stopping.clone(),
     ));
+    let leases = Leases {
+        store: Arc::clone(&store),
+        replica: replica.clone(),
+        targets: config.targets.keys().cloned().collect(),
+    };
     let gateway = Arc::new(Gateway {
         config: Arc::clone(&config),
         store,
@@ -127,6 +179,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         clock,
         cpu: Cpu::per_core(),
     });
+    let shutdown_grace = config.server.shutdown_grace;
     let server = tokio::spawn(accept_loop(listener, router(gateway), config, stopping));
     tracing::info!(%addr, %replica, "listening");
     Ok(Running {
@@ -134,6 +187,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         stop,
         server,
         workers,
+        shutdown_grace,
+        leases,
     })
 }
 

@@ -152,3 +152,36 @@ async fn a_second_serve_on_one_sqlite_file_exits_1_naming_the_first() {
         .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
         .await;
 }
+
+#[tokio::test]
+async fn sigterm_cuts_off_a_hanging_send_after_shutdown_grace_and_it_goes_out_next_start() {
+    let chat = StandIn::service("ringcentral").await;
+    chat.otherwise(Answer::status(200).delay(Duration::from_secs(60)));
+    let dir = scratch();
+    let targets =
+        crate::delivery::target("chat", "ringcentral", &chat.webhook(), "    timeout: 60s\n");
+    let yaml = config(&targets, &numbered_route(&["chat"]))
+        .replace("targets:\n", "server: {shutdown_grace: 1s}\ntargets:\n");
+    let mut gateway = Gateway::start(dir.path(), &yaml);
+    post_numbered(&gateway, 1).await;
+    chat.wait_for(1, SOON).await;
+
+    let asked = std::time::Instant::now();
+    let status = gateway.terminate();
+    let took = asked.elapsed();
+    assert!(status.success(), "{status:?}\n{}", gateway.log());
+    // shutdown_grace (1 s) plus the runtime's last half second, with room for a slow
+    // machine; without the bound the stop waits out the send's 60 s timeout.
+    assert!(took < Duration::from_secs(10), "stopped after {took:?}");
+    assert!(gateway.logs("was cut off", SOON).await, "{}", gateway.log());
+
+    chat.otherwise(Answer::status(200));
+    let gateway = Gateway::start_with(&dir.path().join("config.yaml"), &[]);
+    gateway
+        .wait_until(SOON, |l| all_with_status(l, 1, "delivered"))
+        .await;
+    assert_eq!(
+        chat.received().iter().map(number).collect::<Vec<_>>(),
+        [1, 1]
+    );
+}
