@@ -4,12 +4,11 @@
 //! target is delivered by one replica at a time, the holder of its lease, which is
 //! what keeps the target's order and rate across the fleet.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
 use super::{
@@ -18,6 +17,8 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::config::Retention;
+
+mod tls;
 
 mod embedded {
     refinery::embed_migrations!("src/store/migrations");
@@ -37,15 +38,10 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects, migrates, and fails with what to check when the server is not there.
     pub async fn open(url: &str, clock: Clock) -> Result<Self, OpenError> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
-            OpenError::new(
-                "the store URL is not a PostgreSQL URL (postgres://user@host/db)",
-                e,
-            )
-        })?;
+        let tls::Connection { config, tls } = tls::connection(url)?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -63,7 +59,7 @@ impl PostgresStore {
                 e,
             )
         };
-        let (mut client, connection) = config.connect(NoTls).await.map_err(unreachable)?;
+        let (mut client, connection) = config.connect(tls).await.map_err(unreachable)?;
         let connection = tokio::spawn(connection);
         client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
@@ -483,6 +479,10 @@ impl Store for PostgresStore {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
+    use tokio_postgres::NoTls;
+
     use super::*;
 
     /// A fresh database on the server HOOKBRIDGE_TEST_PG names, with the name to drop
@@ -576,6 +576,74 @@ mod tests {
         let store = PostgresStore::open(&url, clock.clone()).await.unwrap();
         crate::store::tests::prunes_only_what_retention_lets_go(&store, &clock).await;
         drop(store);
+        drop_database(&name).await;
+    }
+
+    /// The errors of a failed open, outermost first, as `hookbridge serve` prints them.
+    fn chain(err: &OpenError) -> String {
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+
+    #[tokio::test]
+    #[cfg_attr(
+        no_test_pg_tls,
+        ignore = "needs PostgreSQL with a test certificate for localhost: set HOOKBRIDGE_TEST_PG and HOOKBRIDGE_TEST_PG_CA (.ci/run does)"
+    )]
+    async fn verify_full_connects_by_the_certificates_name_and_refuses_another() {
+        let ca = std::env::var("HOOKBRIDGE_TEST_PG_CA").expect("HOOKBRIDGE_TEST_PG_CA is set");
+        let (url, name) = fresh_database().await;
+        let with_password = url.replacen("postgres@", "postgres:hunter2-never-shown@", 1);
+        let by_address = format!("{with_password}?sslmode=verify-full&sslrootcert={ca}");
+        let by_name = by_address.replacen("@127.0.0.1", "@localhost", 1);
+        assert_ne!(by_name, by_address, "HOOKBRIDGE_TEST_PG is on 127.0.0.1");
+
+        let store = PostgresStore::open(&by_name, Clock::system())
+            .await
+            .expect("verify-full by the name the certificate holds");
+        let client = store.client().await.unwrap();
+        let encrypted: bool = client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(encrypted, "the pool's connections are TLS");
+        drop((client, store));
+
+        let refused = PostgresStore::open(&by_address, Clock::system())
+            .await
+            .err()
+            .expect("127.0.0.1 is not a name on the certificate");
+        let text = chain(&refused);
+        assert!(
+            text.contains("cannot reach PostgreSQL at 127.0.0.1"),
+            "{text}"
+        );
+        assert!(text.contains("not valid for name"), "{text}");
+        assert!(!text.contains("hunter2"), "the password stays out: {text}");
+
+        let any_name = by_address.replace("verify-full", "verify-ca");
+        PostgresStore::open(&any_name, Clock::system())
+            .await
+            .expect("verify-ca checks the chain, not the name");
+        let wrong_ca = by_name.replace(&ca, "/etc/ssl/certs/ca-certificates.crt");
+        let untrusted = PostgresStore::open(&wrong_ca, Clock::system())
+            .await
+            .err()
+            .expect("a CA that did not sign the server's certificate");
+        assert!(
+            chain(&untrusted).contains("UnknownIssuer"),
+            "{}",
+            chain(&untrusted)
+        );
         drop_database(&name).await;
     }
 }
