@@ -12,7 +12,74 @@ use crate::yaml::Spanned;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {
     Sqlite(PathBuf),
-    Postgres(String),
+    Postgres { url: String, pool: StorePool },
+}
+
+/// Each replica's connections to PostgreSQL, and how long any one call may take: a
+/// half-dead link ends in an error the worker retries, never in a call that hangs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorePool {
+    pub size: usize,
+    /// Connecting, and waiting for a free connection.
+    pub connect_timeout: Duration,
+    /// One statement on the server; also bounds unacknowledged sends on the socket.
+    pub statement_timeout: Duration,
+    /// A connection unused this long is closed.
+    pub idle_timeout: Duration,
+    /// TCP keepalive probes after this much silence.
+    pub keepalive: Duration,
+}
+
+impl Default for StorePool {
+    fn default() -> Self {
+        Self {
+            size: 16,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(600),
+            keepalive: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStorePool {
+    size: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    statement_timeout: Option<Spanned<String>>,
+    idle_timeout: Option<Spanned<String>>,
+    keepalive: Option<Spanned<String>>,
+}
+
+pub(super) fn compile_pool(raw: &RawStorePool, loader: &mut Loader) -> Option<StorePool> {
+    let defaults = StorePool::default();
+    let second = Duration::from_secs(1);
+    let within = |name, min, max| units::duration_within(name, min, max);
+    let size = loader.parsed(&raw.size, units::count_within("store_pool.size", 1, 1000));
+    let connect = loader.parsed(
+        &raw.connect_timeout,
+        within("store_pool.connect_timeout", second, second * 300),
+    );
+    let statement = loader.parsed(
+        &raw.statement_timeout,
+        within("store_pool.statement_timeout", second, second * 3600),
+    );
+    let idle = loader.parsed(
+        &raw.idle_timeout,
+        within("store_pool.idle_timeout", second * 10, DAY),
+    );
+    let keepalive = loader.parsed(
+        &raw.keepalive,
+        within("store_pool.keepalive", second, second * 3600),
+    );
+    Some(StorePool {
+        size: size?.unwrap_or(defaults.size),
+        connect_timeout: connect?.unwrap_or(defaults.connect_timeout),
+        statement_timeout: statement?.unwrap_or(defaults.statement_timeout),
+        idle_timeout: idle?.unwrap_or(defaults.idle_timeout),
+        keepalive: keepalive?.unwrap_or(defaults.keepalive),
+    })
 }
 
 /// How long finished deliveries stay listable before they are pruned. Pending rows are
@@ -54,7 +121,14 @@ pub(super) fn compile_retention(raw: &RawRetention, loader: &mut Loader) -> Opti
     })
 }
 
-pub(super) fn parse_store(text: &str, base: &Path, at: Pos, loader: &mut Loader) -> Option<Store> {
+/// The store URL; `pool` applies to PostgreSQL only.
+pub(super) fn parse_store(
+    text: &str,
+    pool: StorePool,
+    base: &Path,
+    at: Pos,
+    loader: &mut Loader,
+) -> Option<Store> {
     if let Some(path) = text.strip_prefix("sqlite://") {
         if path.is_empty() {
             loader.error(
@@ -66,7 +140,10 @@ pub(super) fn parse_store(text: &str, base: &Path, at: Pos, loader: &mut Loader)
         return Some(Store::Sqlite(base.join(path)));
     }
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Some(Store::Postgres(text.to_string()));
+        return Some(Store::Postgres {
+            url: text.to_string(),
+            pool,
+        });
     }
     loader.error(
         at,

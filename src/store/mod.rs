@@ -281,6 +281,8 @@ pub async fn open(
 ) -> Result<Arc<dyn Store>, OpenError> {
     match store {
         config::Store::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, clock, access)?)),
-        config::Store::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, clock).await?)),
+        config::Store::Postgres { url, pool } => {
+            Ok(Arc::new(PostgresStore::open(url, pool, clock).await?))
+        }
     }
 }

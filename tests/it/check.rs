@@ -129,7 +129,8 @@ fn verification_is_off_only_when_the_config_says_so() {
 #[test]
 fn numeric_settings_say_their_range() {
     let server = "server: {max_connections: 0, max_body: 65MiB, read_timeout: 1h}\n\
-                  retention: {delivered: 30m, dead: 4000d}\n";
+                  retention: {delivered: 30m, dead: 4000d}\n\
+                  store_pool: {size: 0, statement_timeout: 2h}\n";
     let target = "    max_parts: 0\n    timeout: 10m\n    retry: {budget: 2000h}\n";
     let dir = crate::gateway::scratch();
     let mapping = crate::gateway::repo_file("tests/it/data/numbered.yaml");
@@ -146,6 +147,8 @@ fn numeric_settings_say_their_range() {
         "read_timeout `1h` is outside what it takes: 100ms to 10m",
         "retention.delivered `30m` is outside what it takes: 1h to 3650d",
         "retention.dead `4000d` is outside what it takes: 1h to 3650d",
+        "store_pool.size `0` is not a whole number from 1 to 1000",
+        "store_pool.statement_timeout `2h` is outside what it takes: 1s to 1h",
         "max_parts `0` is not from 1 to 100",
         "timeout `10m` is outside what it takes: 100ms to 5m",
         "budget `2000h` is outside what it takes: 1s to 30d",

@@ -16,7 +16,7 @@ use super::{
     StoreError, Update, DEDUP_WINDOW,
 };
 use crate::clock::Clock;
-use crate::config::Retention;
+use crate::config::{Retention, StorePool};
 
 mod tls;
 
@@ -24,7 +24,6 @@ mod embedded {
     refinery::embed_migrations!("src/store/migrations");
 }
 
-const POOL_SIZE: usize = 16;
 /// Any constant both replicas agree on: the key of the migration lock.
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_6272_6467;
 /// The database's clock, in unix milliseconds.
@@ -37,22 +36,24 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connects, migrates, and fails with what to check when the server is not there.
-    pub async fn open(url: &str, clock: Clock) -> Result<Self, OpenError> {
+    pub async fn open(url: &str, settings: &StorePool, clock: Clock) -> Result<Self, OpenError> {
         let tls::Connection { config, tls } = tls::connection(url)?;
+        let pooled = bounded(config.clone(), settings);
         let manager = Manager::from_config(
-            config.clone(),
+            pooled,
             tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(settings.size)
             .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(5)))
-            .create_timeout(Some(Duration::from_secs(5)))
+            .wait_timeout(Some(settings.connect_timeout))
+            .create_timeout(Some(settings.connect_timeout))
             .build()
             .map_err(|e| OpenError::new("cannot set up the connection pool", e))?;
+        close_when_idle(&pool, settings.idle_timeout);
         let unreachable = |e| {
             OpenError::new(
                 format!("cannot reach PostgreSQL at {}", describe(&config)),
@@ -82,6 +83,41 @@ impl PostgresStore {
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(unavailable)
     }
+}
+
+/// The pool's connections: no call outlives `statement_timeout` on the server, and a
+/// link that stops answering is dropped by TCP (keepalive when idle, a user timeout
+/// for sent data never acknowledged) instead of hanging its caller. The migration at
+/// start connects without them: building an index on a large table, or waiting for
+/// another replica's migration, may take longer.
+fn bounded(mut config: tokio_postgres::Config, settings: &StorePool) -> tokio_postgres::Config {
+    let statement_ms = settings.statement_timeout.as_millis();
+    let options = match config.get_options() {
+        Some(own) => format!("{own} -c statement_timeout={statement_ms}"),
+        None => format!("-c statement_timeout={statement_ms}"),
+    };
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(settings.connect_timeout);
+    }
+    config
+        .options(options)
+        .keepalives(true)
+        .keepalives_idle(settings.keepalive)
+        .keepalives_interval(settings.keepalive / 3)
+        .tcp_user_timeout(settings.statement_timeout + settings.keepalive);
+    config
+}
+
+/// Closes connections unused for `idle`, until the pool is dropped.
+fn close_when_idle(pool: &Pool, idle: Duration) {
+    let pool = pool.weak();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(idle / 2).await;
+            let Some(pool) = pool.upgrade() else { return };
+            pool.retain(|_, metrics| metrics.last_used() < idle);
+        }
+    });
 }
 
 /// Where the store is, without the password.
@@ -529,7 +565,8 @@ mod tests {
     )]
     async fn replicas_starting_at_once_migrate_once() {
         let (url, name) = fresh_database().await;
-        let open = || PostgresStore::open(&url, Clock::system());
+        let settings = StorePool::default();
+        let open = || PostgresStore::open(&url, &settings, Clock::system());
         let (a, b, c) = tokio::join!(open(), open(), open());
         for store in [a, b, c] {
             store.expect("every replica starts").ping().await.unwrap();
@@ -554,13 +591,19 @@ mod tests {
     )]
     async fn behaves_as_a_store() {
         let (url, name) = fresh_database().await;
-        let store = PostgresStore::open(&url, Clock::system()).await.unwrap();
+        let store = PostgresStore::open(&url, &StorePool::default(), Clock::system())
+            .await
+            .unwrap();
         crate::store::tests::behaves(&store).await;
         let clock = Clock::manual(crate::store::tests::start());
-        let store = PostgresStore::open(&url, clock.clone()).await.unwrap();
+        let store = PostgresStore::open(&url, &StorePool::default(), clock.clone())
+            .await
+            .unwrap();
         crate::store::tests::forgets_ids_after_the_window(&store, &clock).await;
         // A second replica starting on the same database migrates nothing twice.
-        PostgresStore::open(&url, Clock::system()).await.unwrap();
+        PostgresStore::open(&url, &StorePool::default(), Clock::system())
+            .await
+            .unwrap();
         drop(store);
         drop_database(&name).await;
     }
@@ -573,7 +616,9 @@ mod tests {
     async fn prunes_only_what_retention_lets_go() {
         let (url, name) = fresh_database().await;
         let clock = Clock::manual(crate::store::tests::start());
-        let store = PostgresStore::open(&url, clock.clone()).await.unwrap();
+        let store = PostgresStore::open(&url, &StorePool::default(), clock.clone())
+            .await
+            .unwrap();
         crate::store::tests::prunes_only_what_retention_lets_go(&store, &clock).await;
         drop(store);
         drop_database(&name).await;
@@ -603,7 +648,7 @@ mod tests {
         let by_name = by_address.replacen("@127.0.0.1", "@localhost", 1);
         assert_ne!(by_name, by_address, "HOOKBRIDGE_TEST_PG is on 127.0.0.1");
 
-        let store = PostgresStore::open(&by_name, Clock::system())
+        let store = PostgresStore::open(&by_name, &StorePool::default(), Clock::system())
             .await
             .expect("verify-full by the name the certificate holds");
         let client = store.client().await.unwrap();
@@ -618,7 +663,7 @@ mod tests {
         assert!(encrypted, "the pool's connections are TLS");
         drop((client, store));
 
-        let refused = PostgresStore::open(&by_address, Clock::system())
+        let refused = PostgresStore::open(&by_address, &StorePool::default(), Clock::system())
             .await
             .err()
             .expect("127.0.0.1 is not a name on the certificate");
@@ -631,11 +676,11 @@ mod tests {
         assert!(!text.contains("hunter2"), "the password stays out: {text}");
 
         let any_name = by_address.replace("verify-full", "verify-ca");
-        PostgresStore::open(&any_name, Clock::system())
+        PostgresStore::open(&any_name, &StorePool::default(), Clock::system())
             .await
             .expect("verify-ca checks the chain, not the name");
         let wrong_ca = by_name.replace(&ca, "/etc/ssl/certs/ca-certificates.crt");
-        let untrusted = PostgresStore::open(&wrong_ca, Clock::system())
+        let untrusted = PostgresStore::open(&wrong_ca, &StorePool::default(), Clock::system())
             .await
             .err()
             .expect("a CA that did not sign the server's certificate");
@@ -644,6 +689,34 @@ mod tests {
             "{}",
             chain(&untrusted)
         );
+        drop_database(&name).await;
+    }
+
+    #[tokio::test]
+    #[cfg_attr(
+        no_test_pg,
+        ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
+    )]
+    async fn a_statement_past_statement_timeout_fails_and_the_pool_serves_on() {
+        let (url, name) = fresh_database().await;
+        let settings = StorePool {
+            size: 1,
+            statement_timeout: Duration::from_secs(1),
+            ..StorePool::default()
+        };
+        let store = PostgresStore::open(&url, &settings, Clock::system())
+            .await
+            .unwrap();
+        let client = store.client().await.unwrap();
+        let err = client.execute("SELECT pg_sleep(5)", &[]).await.unwrap_err();
+        let message = err.as_db_error().map(|db| db.message().to_string());
+        assert_eq!(
+            message.as_deref(),
+            Some("canceling statement due to statement timeout")
+        );
+        drop(client);
+        store.ping().await.expect("the one connection serves on");
+        drop(store);
         drop_database(&name).await;
     }
 }
