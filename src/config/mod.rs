@@ -24,6 +24,7 @@ mod verify;
 pub use crate::verify::Verify;
 pub use env::interpolate;
 pub use store::{Retention, Store, StorePool};
+
 pub use target::{default_rate, parse_rate, Rate, Retry, Target};
 pub use units::{parse_duration, parse_size};
 
@@ -221,19 +222,7 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
             .map_err(|_| loader.error(at, format!("listen `{text}` is not host:port with an IP address, such as 127.0.0.1:8080")))
             .ok()
     });
-    let pool = match &raw.store_pool {
-        Some(p) => store::compile_pool(&p.value, loader),
-        None => Some(StorePool::default()),
-    };
-    let store = setting(&raw.store, DEFAULT_STORE, loader).and_then(|(text, at)| {
-        store::parse_store(&text, pool.unwrap_or_default(), base, at, loader)
-    });
-    if let (Some(Store::Sqlite(_)), Some(p)) = (&store, &raw.store_pool) {
-        loader.warning(
-            pos(p),
-            "store_pool applies to PostgreSQL; the SQLite store ignores it",
-        );
-    }
+    let store = store::compile_store(&raw.store, raw.store_pool.as_ref(), base, loader);
     let admin_token = match &raw.admin_token {
         Some(t) => loader
             .interpolate(t)
@@ -271,7 +260,6 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         .into_iter()
         .map(|(n, r)| r.map(|r| (n, r)))
         .collect::<Option<_>>();
-    pool?;
     Some(Config {
         file: file.to_path_buf(),
         listen: listen?,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{units, Loader};
 use crate::diagnostic::Pos;
-use crate::yaml::Spanned;
+use crate::yaml::{pos, Spanned};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {
@@ -52,7 +52,7 @@ pub(super) struct RawStorePool {
     keepalive: Option<Spanned<String>>,
 }
 
-pub(super) fn compile_pool(raw: &RawStorePool, loader: &mut Loader) -> Option<StorePool> {
+fn compile_pool(raw: &RawStorePool, loader: &mut Loader) -> Option<StorePool> {
     let defaults = StorePool::default();
     let second = Duration::from_secs(1);
     let within = |name, min, max| units::duration_within(name, min, max);
@@ -121,8 +121,30 @@ pub(super) fn compile_retention(raw: &RawRetention, loader: &mut Loader) -> Opti
     })
 }
 
-/// The store URL; `pool` applies to PostgreSQL only.
-pub(super) fn parse_store(
+/// `store:` and `store_pool:`, which applies to PostgreSQL only.
+pub(super) fn compile_store(
+    raw: &Option<Spanned<String>>,
+    raw_pool: Option<&Spanned<RawStorePool>>,
+    base: &Path,
+    loader: &mut Loader,
+) -> Option<Store> {
+    let pool = match raw_pool {
+        Some(p) => compile_pool(&p.value, loader),
+        None => Some(StorePool::default()),
+    };
+    let store = super::setting(raw, super::DEFAULT_STORE, loader)
+        .and_then(|(text, at)| parse_store(&text, pool.unwrap_or_default(), base, at, loader));
+    if let (Some(Store::Sqlite(_)), Some(p)) = (&store, raw_pool) {
+        loader.warning(
+            pos(p),
+            "store_pool applies to PostgreSQL; the SQLite store ignores it",
+        );
+    }
+    pool?;
+    store
+}
+
+fn parse_store(
     text: &str,
     pool: StorePool,
     base: &Path,

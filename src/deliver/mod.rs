@@ -14,7 +14,9 @@ use crate::clock::Clock;
 use crate::config::{Config, Rate, Target};
 use crate::http::{self, Attempt};
 use crate::metrics::{DeliveryResult, Metrics};
-use crate::store::{Delivery, Request, Store, Update};
+use crate::store::{
+    Delivery, Fence, Request, Store, StoreError, Update, HEARTBEAT_EVERY, SILENT_AFTER,
+};
 use crate::target::Kind;
 
 pub mod retry;
@@ -42,6 +44,58 @@ impl Wakers {
     }
 }
 
+/// When this replica last told the store it is alive. Workers trust their cached
+/// leases only while that is recent: a replica that could not heartbeat (paused, cut
+/// off from the store) may have lost its targets to another, and asks again.
+pub struct Liveness {
+    last_beat: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Liveness {
+    /// After a heartbeat that succeeded at `now`.
+    pub fn beating(now: tokio::time::Instant) -> Arc<Self> {
+        Arc::new(Self {
+            last_beat: std::sync::Mutex::new(now),
+        })
+    }
+
+    fn beat(&self, now: tokio::time::Instant) {
+        *self.last_beat.lock().unwrap_or_else(|p| p.into_inner()) = now;
+    }
+
+    /// Other replicas cannot have taken this one for dead yet.
+    fn fresh(&self, now: tokio::time::Instant) -> bool {
+        let last = *self.last_beat.lock().unwrap_or_else(|p| p.into_inner());
+        now.saturating_duration_since(last) < SILENT_AFTER - HEARTBEAT_EVERY
+    }
+}
+
+/// Tells the store every [`HEARTBEAT_EVERY`] that `replica` is alive, until shutdown.
+pub fn heartbeat(
+    replica: &str,
+    store: &Arc<dyn Store>,
+    liveness: &Arc<Liveness>,
+    clock: &Clock,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let (replica, store, liveness, clock) = (
+        replica.to_string(),
+        Arc::clone(store),
+        Arc::clone(liveness),
+        clock.clone(),
+    );
+    tokio::spawn(async move {
+        while pause(&mut shutdown, HEARTBEAT_EVERY).await {
+            match store.heartbeat(&replica).await {
+                Ok(()) => liveness.beat(clock.instant()),
+                Err(err) => {
+                    tracing::warn!(%err, "cannot tell the store this replica is alive; others may take its targets")
+                }
+            }
+        }
+    })
+}
+
 /// Starts one worker per target that can send; they stop when `shutdown` turns true,
 /// leaving whatever is queued in the store for the next start.
 /// `replica` names this process's leases on targets in a store shared by replicas.
@@ -51,6 +105,7 @@ pub fn start(
     store: &Arc<dyn Store>,
     metrics: &Arc<Metrics>,
     clock: &Clock,
+    liveness: &Arc<Liveness>,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<(Wakers, Vec<JoinHandle<()>>), reqwest::Error> {
     let client = http::Client::new()?;
@@ -72,6 +127,8 @@ pub fn start(
             spacing: target.rate_limit.map(spacing),
             owner: replica.to_string(),
             leased_until: None,
+            fence: None,
+            liveness: Arc::clone(liveness),
             bucket_refills_at: None,
             wake,
             clock: clock.clone(),
@@ -102,6 +159,9 @@ struct Worker {
     spacing: Option<Duration>,
     owner: String,
     leased_until: Option<tokio::time::Instant>,
+    /// What this worker's updates carry while it holds the target.
+    fence: Option<Fence>,
+    liveness: Arc<Liveness>,
     /// The service said its rate bucket is empty until then.
     bucket_refills_at: Option<tokio::time::Instant>,
     wake: Arc<Notify>,
@@ -127,18 +187,18 @@ impl Worker {
     }
 
     /// Whether this process may deliver to the target now, renewing the lease early.
-    async fn hold_lease(&mut self) -> Result<bool, crate::store::StoreError> {
+    async fn hold_lease(&mut self) -> Result<bool, StoreError> {
         let now = self.clock.instant();
-        if self
+        let cached = self
             .leased_until
-            .is_some_and(|until| until > now + LEASE_MARGIN + self.target.timeout)
-        {
+            .is_some_and(|until| until > now + LEASE_MARGIN + self.target.timeout);
+        if cached && self.liveness.fresh(now) {
             return Ok(true);
         }
         let ttl = self.lease_ttl();
-        let granted = self.store.lease(&self.name, &self.owner, ttl).await?;
-        self.leased_until = granted.then(|| now + ttl);
-        Ok(granted)
+        self.fence = self.store.lease(&self.name, &self.owner, ttl).await?;
+        self.leased_until = self.fence.is_some().then(|| now + ttl);
+        Ok(self.fence.is_some())
     }
 
     async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
@@ -235,7 +295,7 @@ impl Worker {
     }
 
     /// Logs, counts and stores a failed attempt's verdict.
-    async fn record_failure(&self, delivery: &Delivery, parts_sent: usize, verdict: Verdict) {
+    async fn record_failure(&mut self, delivery: &Delivery, parts_sent: usize, verdict: Verdict) {
         let update = match verdict {
             Verdict::Delivered => return,
             Verdict::Retry { at, cause, error } => {
@@ -292,10 +352,20 @@ impl Worker {
     }
 
     /// A store that cannot record the outcome leaves the delivery pending: it is sent
-    /// again later, which at-least-once delivery allows.
-    async fn record(&self, id: i64, update: Update) -> bool {
-        match self.store.update(id, update).await {
+    /// again later, which at-least-once delivery allows. A fenced-out worker lets the
+    /// target go: the replica that took it over owns the outcome now.
+    async fn record(&mut self, id: i64, update: Update) -> bool {
+        let Some(fence) = &self.fence else {
+            return false;
+        };
+        match self.store.update(id, update, fence).await {
             Ok(()) => true,
+            Err(StoreError::Stale(_)) => {
+                tracing::warn!("another replica took this target over while this one was paused or cut off from the store; the outcome is left to it");
+                self.fence = None;
+                self.leased_until = None;
+                false
+            }
             Err(err) => {
                 tracing::warn!(%err, "cannot record the delivery's outcome; it stays pending");
                 tokio::time::sleep(STORE_RETRY).await;

@@ -158,14 +158,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let (stop, stopping) = watch::channel(false);
     deliver::warn_about_stranded(&config, store.as_ref()).await;
     let replica = uuid::Uuid::now_v7().to_string();
-    let (wakers, mut workers) =
-        deliver::start(&replica, &config, &store, &metrics, &clock, &stopping)?;
-    workers.push(retention::spawn(
-        Arc::clone(&store),
-        config.retention,
-        Arc::clone(&metrics),
-        stopping.clone(),
-    ));
+    let (wakers, workers) =
+        background(&replica, &config, &store, &metrics, &clock, &stopping).await?;
     let leases = Leases {
         store: Arc::clone(&store),
         replica: replica.clone(),
@@ -190,6 +184,40 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         shutdown_grace,
         leases,
     })
+}
+
+/// The tasks beside the server: a worker per target, the heartbeat, retention.
+async fn background(
+    replica: &str,
+    config: &Config,
+    store: &Arc<dyn Store>,
+    metrics: &Arc<Metrics>,
+    clock: &Clock,
+    stopping: &watch::Receiver<bool>,
+) -> Result<(Wakers, Vec<JoinHandle<()>>), ServerError> {
+    // Alive before any lease is asked for, so no other replica takes this one's
+    // targets for a dead one's.
+    store
+        .heartbeat(replica)
+        .await
+        .map_err(ServerError::StoreNotReady)?;
+    let liveness = deliver::Liveness::beating(clock.instant());
+    let (wakers, mut tasks) =
+        deliver::start(replica, config, store, metrics, clock, &liveness, stopping)?;
+    tasks.push(deliver::heartbeat(
+        replica,
+        store,
+        &liveness,
+        clock,
+        stopping.clone(),
+    ));
+    tasks.push(retention::spawn(
+        Arc::clone(store),
+        config.retention,
+        Arc::clone(metrics),
+        stopping.clone(),
+    ));
+    Ok((wakers, tasks))
 }
 
 fn router(gateway: Arc<Gateway>) -> Router {

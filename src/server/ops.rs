@@ -280,7 +280,7 @@ async fn replay(gateway: &Gateway, headers: &HeaderMap, which: Replay) -> Respon
 fn store_error(err: &StoreError) -> Response {
     let status = match err {
         StoreError::NotFound(_) => StatusCode::NOT_FOUND,
-        StoreError::StillPending(_) => StatusCode::CONFLICT,
+        StoreError::StillPending(_) | StoreError::Stale(_) => StatusCode::CONFLICT,
         StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         StoreError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };

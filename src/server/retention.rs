@@ -76,7 +76,7 @@ async fn prune_all(
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::store::tests::{event, start};
+    use crate::store::tests::{event, holder, start};
     use crate::store::{Access, SqliteStore, Update};
 
     #[tokio::test]
@@ -90,10 +90,9 @@ mod tests {
             let id = format!("e{n}");
             store.accept(event(&id, Some(&id), &["a"])).await.unwrap();
             let head = store.head("a").await.unwrap().unwrap();
-            store
-                .update(head.id, Update::Delivered { parts: 2 })
-                .await
-                .unwrap();
+            let fence = holder(&store, "a").await;
+            let delivered = Update::Delivered { parts: 2 };
+            store.update(head.id, delivered, &fence).await.unwrap();
         }
         clock.advance(Duration::from_secs(8 * 86_400));
         let metrics = Metrics::default();

@@ -27,6 +27,10 @@ pub use sqlite::SqliteStore;
 
 /// How long a source's delivery id is remembered per route.
 pub const DEDUP_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+/// A replica heartbeats every [`HEARTBEAT_EVERY`]; missing about three, it is taken
+/// for dead and its targets for free.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+pub const SILENT_AFTER: Duration = Duration::from_millis(3_500);
 
 /// An accepted event and the deliveries it makes, written in one transaction.
 #[derive(Debug, Clone)]
@@ -169,6 +173,15 @@ pub struct QueueStats {
     pub oldest: Option<Timestamp>,
 }
 
+/// Proof that a worker holds its target: every update it makes carries it, so a
+/// replica that lost the target (paused past its lease, cut off from the store) and
+/// comes back changes nothing. `epoch` grows each time another replica takes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub owner: String,
+    pub epoch: i64,
+}
+
 /// Rows one pruning pass removed, by kind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
@@ -200,6 +213,9 @@ pub enum StoreError {
     NotFound(i64),
     #[error("delivery {0} is still pending: only delivered or dead deliveries can be replayed")]
     StillPending(i64),
+    /// The writer's fence is stale, or the delivery was settled meanwhile.
+    #[error("delivery {0} was not updated: this replica no longer holds its target, or it is no longer pending")]
+    Stale(i64),
 }
 
 impl StoreError {
@@ -239,7 +255,8 @@ pub trait Store: Send + Sync {
     async fn accept(&self, event: NewEvent) -> Result<Accepted, StoreError>;
     /// The oldest pending delivery of `target`: the head of its FIFO queue.
     async fn head(&self, target: &str) -> Result<Option<Delivery>, StoreError>;
-    async fn update(&self, id: i64, update: Update) -> Result<(), StoreError>;
+    /// Changes a pending delivery, only while `fence` still holds its target.
+    async fn update(&self, id: i64, update: Update, fence: &Fence) -> Result<(), StoreError>;
     async fn list(&self, filter: &Filter) -> Result<Vec<Delivery>, StoreError>;
     /// Puts deliveries back at the tail of their targets' queues with a fresh retry
     /// budget; returns the ids replayed.
@@ -250,7 +267,16 @@ pub trait Store: Send + Sync {
     /// Asks that `owner` be the one worker delivering to `target` for `ttl`; asking
     /// again before it ends renews it. One sender per target is what keeps a target's
     /// order and rate across replicas sharing the store.
-    async fn lease(&self, target: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// `None` when another replica holds it.
+    async fn lease(
+        &self,
+        target: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Fence>, StoreError>;
+    /// Says `owner` is alive: a replica silent for [`SILENT_AFTER`] loses its leases to
+    /// whoever asks, before they run out.
+    async fn heartbeat(&self, owner: &str) -> Result<(), StoreError>;
     /// Gives a lease up at shutdown, so another replica takes the target at once.
     async fn release(&self, target: &str, owner: &str) -> Result<(), StoreError>;
     /// Deletes at most `batch` rows of each kind that `retention` (or the dedup window)

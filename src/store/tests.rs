@@ -56,6 +56,13 @@ pub async fn behaves(store: &dyn Store) {
         "a repeated delivery id queues nothing"
     );
 
+    let ttl = std::time::Duration::from_secs(30);
+    store.heartbeat("me").await.unwrap();
+    let fence = store
+        .lease("a", "me", ttl)
+        .await
+        .unwrap()
+        .expect("a is free");
     // FIFO per target: a failing head stays the head.
     let first = store.head("a").await.unwrap().unwrap();
     assert_eq!((first.event_id.as_str(), first.parts_sent), ("e1", 0));
@@ -76,6 +83,7 @@ pub async fn behaves(store: &dyn Store) {
                 cause: Cause::Server(503),
                 error: "HTTP 503".into(),
             },
+            &fence,
         )
         .await
         .unwrap();
@@ -87,7 +95,7 @@ pub async fn behaves(store: &dyn Store) {
     assert_eq!(retried.last_cause, Some(Cause::Server(503)));
     // Progress on a message of many parts keeps the last failure on record.
     let progress = Update::Progress { parts_sent: 1 };
-    store.update(first.id, progress).await.unwrap();
+    store.update(first.id, progress, &fence).await.unwrap();
     let progressed = store.head("a").await.unwrap().unwrap();
     assert_eq!(
         (progressed.attempts, progressed.last_cause),
@@ -102,6 +110,7 @@ pub async fn behaves(store: &dyn Store) {
                 cause: Cause::Client(404),
                 error: "HTTP 404".into(),
             },
+            &fence,
         )
         .await
         .unwrap();
@@ -121,7 +130,7 @@ pub async fn behaves(store: &dyn Store) {
     assert_eq!(head_event(store, "a").await.as_deref(), Some("e2"));
     let e2 = store.head("a").await.unwrap().unwrap();
     store
-        .update(e2.id, Update::Delivered { parts: 2 })
+        .update(e2.id, Update::Delivered { parts: 2 }, &fence)
         .await
         .unwrap();
     let replayed = store.head("a").await.unwrap().unwrap();
@@ -146,9 +155,20 @@ pub async fn behaves(store: &dyn Store) {
     assert_eq!(delivered[0].parts_sent, 2);
     assert_eq!(store.list(&Filter::default()).await.unwrap().len(), 3);
     assert!(matches!(
-        store.update(9999, Update::Delivered { parts: 1 }).await,
+        store
+            .update(9999, Update::Delivered { parts: 1 }, &fence)
+            .await,
         Err(StoreError::NotFound(9999))
     ));
+    assert!(
+        matches!(
+            store
+                .update(e2.id, Update::Progress { parts_sent: 1 }, &fence)
+                .await,
+            Err(StoreError::Stale(id)) if id == e2.id
+        ),
+        "a delivered row is settled: a late update changes nothing"
+    );
 
     // A send slot is taken once per spacing, whoever asks.
     let spacing = std::time::Duration::from_millis(500);
@@ -161,9 +181,11 @@ pub async fn behaves(store: &dyn Store) {
         zero,
         "targets are paced apart"
     );
-    let ttl = std::time::Duration::from_secs(30);
-    assert!(store.lease("a", "me", ttl).await.unwrap());
-    assert!(store.lease("a", "me", ttl).await.unwrap(), "renewing");
+    assert_eq!(
+        store.lease("a", "me", ttl).await.unwrap(),
+        Some(fence),
+        "renewing keeps the epoch"
+    );
     store.release("a", "me").await.unwrap();
 }
 
@@ -202,7 +224,16 @@ pub fn start() -> Timestamp {
 
 async fn settle(store: &dyn Store, target: &str, update: Update) {
     let head = store.head(target).await.unwrap().expect("queued");
-    store.update(head.id, update).await.unwrap();
+    let fence = holder(store, target).await;
+    store.update(head.id, update, &fence).await.unwrap();
+}
+
+/// This test's lease on `target`.
+pub async fn holder(store: &dyn Store, target: &str) -> Fence {
+    let ttl = Duration::from_secs(30);
+    store.heartbeat("tests").await.unwrap();
+    let fence = store.lease(target, "tests", ttl).await.unwrap();
+    fence.expect("the target is free")
 }
 
 async fn left(store: &dyn Store) -> Vec<(String, String, Status)> {

@@ -7,17 +7,18 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
 use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
 use super::{
-    Accepted, Delivery, Filter, NewEvent, OpenError, Pruned, QueueStats, Replay, Status, Store,
-    StoreError, Update, DEDUP_WINDOW,
+    Accepted, Delivery, Fence, Filter, NewEvent, Pruned, QueueStats, Replay, Status, Store,
+    StoreError, Update, DEDUP_WINDOW, SILENT_AFTER,
 };
 use crate::clock::Clock;
-use crate::config::{Retention, StorePool};
+use crate::config::Retention;
 
+mod connect;
 mod tls;
 
 mod embedded {
@@ -32,106 +33,6 @@ const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 pub struct PostgresStore {
     pool: Pool,
     clock: Clock,
-}
-
-impl PostgresStore {
-    /// Connects, migrates, and fails with what to check when the server is not there.
-    pub async fn open(url: &str, settings: &StorePool, clock: Clock) -> Result<Self, OpenError> {
-        let tls::Connection { config, tls } = tls::connection(url)?;
-        let pooled = bounded(config.clone(), settings);
-        let manager = Manager::from_config(
-            pooled,
-            tls.clone(),
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(settings.size)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(settings.connect_timeout))
-            .create_timeout(Some(settings.connect_timeout))
-            .build()
-            .map_err(|e| OpenError::new("cannot set up the connection pool", e))?;
-        close_when_idle(&pool, settings.idle_timeout);
-        let unreachable = |e| {
-            OpenError::new(
-                format!("cannot reach PostgreSQL at {}", describe(&config)),
-                e,
-            )
-        };
-        let (mut client, connection) = config.connect(tls).await.map_err(unreachable)?;
-        let connection = tokio::spawn(connection);
-        client
-            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(unreachable)?;
-        let migrated = embedded::migrations::runner()
-            .run_async(&mut client)
-            .await
-            .map_err(|e| OpenError::new("migrating the outbox schema failed", e));
-        client
-            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(unreachable)?;
-        drop(client);
-        let _ = connection.await;
-        migrated?;
-        Ok(Self { pool, clock })
-    }
-
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(unavailable)
-    }
-}
-
-/// The pool's connections: no call outlives `statement_timeout` on the server, and a
-/// link that stops answering is dropped by TCP (keepalive when idle, a user timeout
-/// for sent data never acknowledged) instead of hanging its caller. The migration at
-/// start connects without them: building an index on a large table, or waiting for
-/// another replica's migration, may take longer.
-fn bounded(mut config: tokio_postgres::Config, settings: &StorePool) -> tokio_postgres::Config {
-    let statement_ms = settings.statement_timeout.as_millis();
-    let options = match config.get_options() {
-        Some(own) => format!("{own} -c statement_timeout={statement_ms}"),
-        None => format!("-c statement_timeout={statement_ms}"),
-    };
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(settings.connect_timeout);
-    }
-    config
-        .options(options)
-        .keepalives(true)
-        .keepalives_idle(settings.keepalive)
-        .keepalives_interval(settings.keepalive / 3)
-        .tcp_user_timeout(settings.statement_timeout + settings.keepalive);
-    config
-}
-
-/// Closes connections unused for `idle`, until the pool is dropped.
-fn close_when_idle(pool: &Pool, idle: Duration) {
-    let pool = pool.weak();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(idle / 2).await;
-            let Some(pool) = pool.upgrade() else { return };
-            pool.retain(|_, metrics| metrics.last_used() < idle);
-        }
-    });
-}
-
-/// Where the store is, without the password.
-fn describe(config: &tokio_postgres::Config) -> String {
-    let host = config
-        .get_hosts()
-        .first()
-        .map_or("localhost".to_string(), |h| match h {
-            tokio_postgres::config::Host::Tcp(name) => name.clone(),
-            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-        });
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let db = config.get_dbname().unwrap_or("(default database)");
-    format!("{host}:{port}/{db}")
 }
 
 fn unavailable(err: impl Into<super::Source>) -> StoreError {
@@ -283,7 +184,7 @@ impl Store for PostgresStore {
         row.as_ref().map(delivery).transpose()
     }
 
-    async fn update(&self, id: i64, update: Update) -> Result<(), StoreError> {
+    async fn update(&self, id: i64, update: Update, fence: &Fence) -> Result<(), StoreError> {
         let client = self.client().await?;
         let change = Change::of(&update);
         let statement = client
@@ -291,7 +192,9 @@ impl Store for PostgresStore {
                 "UPDATE deliveries SET status = $2, parts_sent = $3, attempts = attempts + $4, \
                  next_at = COALESCE($5, next_at), updated_at = $6, \
                  last_error = CASE WHEN $7 THEN last_error ELSE $8 END, \
-                 last_cause = CASE WHEN $7 THEN last_cause ELSE $9 END WHERE id = $1",
+                 last_cause = CASE WHEN $7 THEN last_cause ELSE $9 END \
+                 WHERE id = $1 AND status = 'pending' AND EXISTS (SELECT 1 FROM target_leases l \
+                 WHERE l.target = deliveries.target AND l.owner = $10 AND l.epoch = $11)",
             )
             .await
             .map_err(unavailable)?;
@@ -310,12 +213,23 @@ impl Store for PostgresStore {
                     &change.keep_error,
                     &change.error,
                     &change.cause,
+                    &fence.owner,
+                    &fence.epoch,
                 ],
             )
             .await
             .map_err(unavailable)?;
         if changed == 0 {
-            return Err(StoreError::NotFound(id));
+            let exists = client
+                .query_opt("SELECT 1 FROM deliveries WHERE id = $1", &[&id])
+                .await
+                .map_err(unavailable)?
+                .is_some();
+            return Err(if exists {
+                StoreError::Stale(id)
+            } else {
+                StoreError::NotFound(id)
+            });
         }
         Ok(())
     }
@@ -456,30 +370,69 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn lease(&self, target: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+    /// Taken when free, expired, or held by a replica that stopped heartbeating; the
+    /// epoch moves on whenever the owner changes.
+    async fn lease(
+        &self,
+        target: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Fence>, StoreError> {
         let client = self.client().await?;
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let silent = i64::try_from(SILENT_AFTER.as_millis()).unwrap_or(i64::MAX);
         let granted = client
             .query_opt(
                 &format!(
-                    "INSERT INTO target_leases (target, owner, until) VALUES ($1, $2, {NOW_MS} + $3) \
-                     ON CONFLICT (target) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until \
+                    "INSERT INTO target_leases (target, owner, until, epoch) VALUES ($1, $2, {NOW_MS} + $3, 1) \
+                     ON CONFLICT (target) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until, \
+                     epoch = CASE WHEN target_leases.owner = EXCLUDED.owner \
+                       THEN target_leases.epoch ELSE target_leases.epoch + 1 END \
                      WHERE target_leases.owner = EXCLUDED.owner OR target_leases.until < {NOW_MS} \
-                     RETURNING owner"
+                     OR NOT EXISTS (SELECT 1 FROM replicas r WHERE r.owner = target_leases.owner \
+                       AND r.seen_at >= {NOW_MS} - $4) \
+                     RETURNING epoch"
                 ),
-                &[&target, &owner, &ttl],
+                &[&target, &owner, &ttl, &silent],
             )
             .await
             .map_err(unavailable)?;
-        Ok(granted.is_some())
+        Ok(granted.map(|row| Fence {
+            owner: owner.to_string(),
+            epoch: row.get(0),
+        }))
     }
 
+    /// Keeps the epoch: whoever takes the target next moves it on.
     async fn release(&self, target: &str, owner: &str) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
             .execute(
-                "DELETE FROM target_leases WHERE target = $1 AND owner = $2",
+                "UPDATE target_leases SET until = 0 WHERE target = $1 AND owner = $2",
                 &[&target, &owner],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Also forgets replicas silent for a day, so the table holds the live fleet.
+    async fn heartbeat(&self, owner: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO replicas (owner, seen_at) VALUES ($1, {NOW_MS}) \
+                     ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at"
+                ),
+                &[&owner],
+            )
+            .await
+            .map_err(unavailable)?;
+        client
+            .execute(
+                &format!("DELETE FROM replicas WHERE seen_at < {NOW_MS} - 86400000"),
+                &[],
             )
             .await
             .map_err(unavailable)?;
@@ -516,6 +469,10 @@ impl Store for PostgresStore {
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
+
+    use super::connect::describe;
+    use crate::config::StorePool;
+    use crate::store::OpenError;
 
     use tokio_postgres::NoTls;
 
@@ -717,6 +674,84 @@ mod tests {
         drop(client);
         store.ping().await.expect("the one connection serves on");
         drop(store);
+        drop_database(&name).await;
+    }
+
+    /// A replica that went quiet loses its target to one that asks; the epoch moves on,
+    /// and the first one's updates change nothing when it comes back.
+    #[tokio::test]
+    #[cfg_attr(
+        no_test_pg,
+        ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
+    )]
+    async fn a_silent_holder_loses_its_target_and_its_late_writes_are_fenced_out() {
+        let (url, name) = fresh_database().await;
+        let store = PostgresStore::open(&url, &StorePool::default(), Clock::system())
+            .await
+            .unwrap();
+        let ttl = Duration::from_secs(60);
+        store.heartbeat("one").await.unwrap();
+        store.heartbeat("two").await.unwrap();
+        let first = store.lease("t", "one", ttl).await.unwrap().expect("free");
+        assert_eq!(
+            store.lease("t", "two", ttl).await.unwrap(),
+            None,
+            "held, and its holder heartbeats"
+        );
+        store
+            .accept(crate::store::tests::event("e1", None, &["t"]))
+            .await
+            .unwrap();
+        let head = store.head("t").await.unwrap().unwrap();
+
+        // "one" is paused: its last heartbeat ages past SILENT_AFTER.
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+            .execute(
+                "UPDATE replicas SET seen_at = seen_at - 10000 WHERE owner = 'one'",
+                &[],
+            )
+            .await
+            .unwrap();
+        let second = store
+            .lease("t", "two", ttl)
+            .await
+            .unwrap()
+            .expect("taken over");
+        assert_eq!(second.epoch, first.epoch + 1);
+
+        let late = Update::Delivered { parts: 2 };
+        assert!(matches!(
+            store.update(head.id, late, &first).await,
+            Err(StoreError::Stale(id)) if id == head.id
+        ));
+        assert_eq!(
+            store.head("t").await.unwrap().unwrap().id,
+            head.id,
+            "unchanged"
+        );
+        store.heartbeat("one").await.unwrap();
+        assert_eq!(
+            store.lease("t", "one", ttl).await.unwrap(),
+            None,
+            "back, but not the holder"
+        );
+        let progress = Update::Progress { parts_sent: 1 };
+        store.update(head.id, progress, &second).await.unwrap();
+
+        store.release("t", "two").await.unwrap();
+        let third = store
+            .lease("t", "one", ttl)
+            .await
+            .unwrap()
+            .expect("released");
+        assert_eq!(
+            third.epoch,
+            second.epoch + 1,
+            "a release keeps the count going"
+        );
+        drop((client, store));
         drop_database(&name).await;
     }
 }

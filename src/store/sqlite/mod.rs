@@ -19,13 +19,14 @@ use self::lock::ServeLock;
 use self::writer::{write_loop, Job, Write};
 use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
 use super::{
-    Accepted, Access, Delivery, Filter, NewEvent, OpenError, Pruned, QueueStats, Replay, Status,
+    Accepted, Access, Delivery, Fence, Filter, NewEvent, OpenError, Pruned, QueueStats, Replay,
     Store, StoreError, Update, DEDUP_WINDOW,
 };
 use crate::clock::Clock;
 use crate::config::Retention;
 
 mod lock;
+mod prune;
 mod writer;
 
 /// How long a write waits for a lock another process holds before the store reports
@@ -299,7 +300,8 @@ fn update(conn: &Connection, id: i64, update: &Update, now: Timestamp) -> Result
             "UPDATE deliveries SET status = ?2, parts_sent = ?3, attempts = attempts + ?4, \
              next_at = COALESCE(?5, next_at), updated_at = ?6, \
              last_error = CASE WHEN ?7 THEN last_error ELSE ?8 END, \
-             last_cause = CASE WHEN ?7 THEN last_cause ELSE ?9 END WHERE id = ?1",
+             last_cause = CASE WHEN ?7 THEN last_cause ELSE ?9 END \
+             WHERE id = ?1 AND status = 'pending'",
         )?
         .execute(params![
             id,
@@ -313,7 +315,14 @@ fn update(conn: &Connection, id: i64, update: &Update, now: Timestamp) -> Result
             change.cause
         ])?;
     if changed == 0 {
-        return Err(StoreError::NotFound(id));
+        let exists = conn
+            .prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1")?
+            .exists([id])?;
+        return Err(if exists {
+            StoreError::Stale(id)
+        } else {
+            StoreError::NotFound(id)
+        });
     }
     Ok(())
 }
@@ -376,7 +385,8 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn update(&self, id: i64, change: Update) -> Result<(), StoreError> {
+    /// The fence has nothing to check: one process per file holds every target.
+    async fn update(&self, id: i64, change: Update, _: &Fence) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.write(move |conn| update(conn, id, &change, now)).await
     }
@@ -446,32 +456,19 @@ impl Store for SqliteStore {
     async fn prune(&self, retention: &Retention, batch: usize) -> Result<Pruned, StoreError> {
         let cutoffs = Cutoffs::at(self.clock.now(), retention);
         let limit = i64::try_from(batch).unwrap_or(i64::MAX);
-        self.write(move |conn| {
-            let finished = |status: Status, before: i64| {
-                conn.prepare_cached(
-                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
-                     WHERE status = ?1 AND updated_at < ?2 ORDER BY id LIMIT ?3)",
-                )?
-                .execute(params![status.name(), before, limit])
-            };
-            let delivered = finished(Status::Delivered, cutoffs.delivered)?;
-            let dead = finished(Status::Dead, cutoffs.dead)?;
-            let dedup_keys = conn
-                .prepare_cached(
-                    "DELETE FROM seen WHERE rowid IN (SELECT rowid FROM seen WHERE at < ?1 LIMIT ?2)",
-                )?
-                .execute(params![cutoffs.seen, limit])?;
-            Ok(Pruned {
-                delivered: delivered as u64,
-                dead: dead as u64,
-                dedup_keys: dedup_keys as u64,
-            })
-        })
-        .await
+        self.write(move |conn| Ok(prune::prune(conn, &cutoffs, limit)?))
+            .await
     }
 
-    async fn lease(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
-        Ok(true)
+    async fn lease(&self, _: &str, owner: &str, _: Duration) -> Result<Option<Fence>, StoreError> {
+        Ok(Some(Fence {
+            owner: owner.to_string(),
+            epoch: 0,
+        }))
+    }
+
+    async fn heartbeat(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
     }
 
     async fn release(&self, _: &str, _: &str) -> Result<(), StoreError> {
