@@ -227,6 +227,15 @@ impl Gateway {
         self.child.wait().expect("killed process reaped");
     }
 
+    /// Sends the process a signal by name: STOP pauses it, CONT wakes it.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "SIG{name} sent");
+    }
+
     pub fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status();

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::delivery::{number, numbered_route, target};
 use crate::gateway::{config_with_store, scratch, Gateway};
-use crate::pg::{connect, fresh_database, server_addr, url_at};
-use crate::standin::StandIn;
+use crate::pg::{connect, fresh_database, server_addr, url_at, DropDatabase};
+use crate::standin::{Answer, StandIn};
 
 /// The replica that delivers to `target` now.
 async fn lease_holder(url: &str, target: &str) -> String {
@@ -195,6 +195,112 @@ async fn chime_gets_one_message_a_second_from_the_whole_fleet() {
     }
     let numbers: Vec<u64> = received.iter().map(number).collect();
     assert_eq!(numbers, (0..10).collect::<Vec<_>>());
+}
+
+/// Two replicas on one target, whose `chat` stand-in holds its first answer back.
+async fn pair_on_one_target(
+    first_answer_after: Duration,
+) -> (
+    Vec<Gateway>,
+    StandIn,
+    String,
+    DropDatabase,
+    tempfile::TempDir,
+) {
+    let (url, database) = fresh_database().await;
+    let chat = StandIn::service("ringcentral").await;
+    chat.script([Answer::status(200).delay(first_answer_after)]);
+    chat.otherwise(Answer::status(200));
+    let dir = scratch();
+    let targets = target(
+        "chat",
+        "ringcentral",
+        &chat.webhook(),
+        "    rate_limit: 100/s\n    timeout: 5s\n",
+    );
+    let yaml = config_with_store(&url, &targets, &numbered_route(&["chat"]));
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    (replicas(&file, 2), chat, url, database, dir)
+}
+
+async fn holder_index(fleet: &[Gateway], url: &str) -> usize {
+    let holder = lease_holder(url, "chat").await;
+    fleet
+        .iter()
+        .position(|g| g.replica == holder)
+        .expect("the holder is one of the pair")
+}
+
+/// The holder is paused (SIGSTOP) mid-send, past its heartbeats: the other replica
+/// takes the target over in seconds and delivers the queue; woken, the paused one's
+/// late outcome is fenced out and it sends nothing more.
+#[cfg_attr(
+    no_test_pg,
+    ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG (.ci/run does)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_holder_is_replaced_and_fenced_out_when_it_wakes() {
+    let (fleet, chat, url, _database, _dir) = pair_on_one_target(Duration::from_secs(2)).await;
+    for n in 0..5 {
+        let (status, body) = fleet[0].post("t", json!({"n": n}).to_string(), &[]).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    chat.wait_for(1, Duration::from_secs(30)).await;
+    let paused = holder_index(&fleet, &url).await;
+    let other = 1 - paused;
+    fleet[paused].signal("STOP");
+    fleet[other]
+        .wait_until(Duration::from_secs(10), |l| {
+            l.len() == 5 && l.iter().all(|d| d["status"] == "delivered")
+        })
+        .await;
+
+    fleet[paused].signal("CONT");
+    assert!(
+        fleet[paused]
+            .logs(
+                "another replica took this target over",
+                Duration::from_secs(30)
+            )
+            .await,
+        "{}",
+        fleet[paused].log()
+    );
+    let (status, body) = fleet[paused]
+        .post("t", json!({"n": 5}).to_string(), &[])
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let received = chat.wait_for(7, Duration::from_secs(30)).await;
+    let numbers: Vec<u64> = received.iter().map(number).collect();
+    // Event 0 was in flight when the holder stopped: the new holder sends it again
+    // (at least once); everything else goes out once, in order.
+    assert_eq!(numbers, [0, 0, 1, 2, 3, 4, 5]);
+    assert_ne!(lease_holder(&url, "chat").await, fleet[paused].replica);
+}
+
+/// A holder killed outright: its heartbeats stop, and the other replica delivers to
+/// its target again within seconds rather than after the whole lease.
+#[cfg_attr(
+    no_test_pg,
+    ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG (.ci/run does)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_holders_target_is_delivered_again_within_ten_seconds() {
+    let (mut fleet, chat, url, _database, _dir) = pair_on_one_target(Duration::ZERO).await;
+    let (status, _) = fleet[0].post("t", json!({"n": 0}).to_string(), &[]).await;
+    assert_eq!(status, 202);
+    chat.wait_for(1, Duration::from_secs(30)).await;
+    let killed = holder_index(&fleet, &url).await;
+    let other = 1 - killed;
+    fleet[killed].kill();
+    let (status, _) = fleet[other]
+        .post("t", json!({"n": 1}).to_string(), &[])
+        .await;
+    assert_eq!(status, 202);
+    // The lease itself would last 2 x 5 s + 10 s: only the silence lets it go sooner.
+    let received = chat.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(received.iter().map(number).collect::<Vec<_>>(), [0, 1]);
 }
 
 /// A TCP relay to PostgreSQL that the test cuts and restores, to lose the store while
