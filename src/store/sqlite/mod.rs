@@ -128,11 +128,11 @@ impl SqliteStore {
     /// Runs `op` inside the next batched transaction and answers once it committed.
     async fn write<T: Send + 'static>(
         &self,
-        op: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+        op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Write {
-            op,
+            op: Some(op),
             result: None,
             reply,
         });

@@ -14,15 +14,14 @@ const MAX_BATCH: usize = 1024;
 
 /// A write the writer thread runs inside a batch's transaction.
 pub(super) trait Job: Send {
-    /// Runs the write; false when it failed, so its batch must not commit as is.
-    /// It may run twice: a batch that failed is rolled back and each job run alone.
+    /// Runs the write once; false when it failed, so that what it wrote is undone.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers once the transaction it ran in committed, or could not.
     fn finish(self: Box<Self>, committed: Result<(), StoreError>);
 }
 
 pub(super) struct Write<T, F> {
-    pub op: F,
+    pub op: Option<F>,
     pub result: Option<Result<T, StoreError>>,
     pub reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -30,10 +29,13 @@ pub(super) struct Write<T, F> {
 impl<T, F> Job for Write<T, F>
 where
     T: Send,
-    F: FnMut(&Connection) -> Result<T, StoreError> + Send,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
 {
     fn run(&mut self, conn: &Connection) -> bool {
-        let result = (self.op)(conn);
+        let Some(op) = self.op.take() else {
+            return false;
+        };
+        let result = op(conn);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -54,17 +56,9 @@ pub(super) fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>
             .take(MAX_BATCH)
             .collect();
         match run_batch(conn, &mut batch) {
-            Ok(true) => batch.into_iter().for_each(|job| job.finish(Ok(()))),
-            // One job failed: it must not undo the others, so each runs again alone.
-            // A job that fails alone answers with its own error.
-            Ok(false) => {
-                for job in batch {
-                    let mut alone = [job];
-                    let outcome = run_batch(conn, &mut alone).map(drop);
-                    let [job] = alone;
-                    job.finish(outcome.map_err(StoreError::from));
-                }
-            }
+            // Each job answers with its own outcome: a failed one was rolled back to
+            // its savepoint, and the others committed.
+            Ok(()) => batch.into_iter().for_each(|job| job.finish(Ok(()))),
             Err(err) => {
                 let message = format!("the database is locked or cannot be written: {err}");
                 for job in batch {
@@ -75,15 +69,13 @@ pub(super) fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>
     }
 }
 
-/// Runs `jobs` in one transaction: committed when all succeed (true), rolled back
-/// when one fails (false). Every job runs, so none is left without an outcome.
-fn run_batch(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<bool> {
+/// Runs `jobs` in one transaction, each inside a savepoint: a job that fails is undone
+/// alone and the rest commit, each job running once.
+fn run_batch(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let mut failed = 0;
-    for job in jobs.iter_mut() {
-        if !job.run(conn) {
-            failed += 1;
-        }
+    let ran = jobs.iter_mut().try_for_each(|job| {
+        conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+        let ok = job.run(conn);
         // On a full disk or an I/O error SQLite may roll the transaction back by
         // itself; the jobs after it must not then commit one statement at a time.
         if conn.is_autocommit() {
@@ -92,11 +84,79 @@ fn run_batch(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<b
                 Some("the transaction was rolled back by SQLite".into()),
             ));
         }
-    }
-    let end = if failed == 0 { "COMMIT" } else { "ROLLBACK" };
-    if let Err(err) = conn.execute_batch(end) {
+        if !ok {
+            conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
+        }
+        conn.prepare_cached("RELEASE job")?.execute([])?;
+        Ok(())
+    });
+    let ended = ran.and_then(|()| conn.prepare_cached("COMMIT")?.execute([]).map(drop));
+    if ended.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
-        return Err(err);
     }
-    Ok(failed == 0)
+    ended
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A job that inserts `value`, or inserts it and then fails, counting its runs.
+    fn job(
+        value: i64,
+        fail: bool,
+        runs: &Arc<AtomicUsize>,
+    ) -> (Box<dyn Job>, oneshot::Receiver<Result<(), StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let runs = Arc::clone(runs);
+        let op = move |conn: &Connection| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            conn.execute("INSERT INTO t VALUES (?1)", [value])?;
+            if fail {
+                return Err(StoreError::StillPending(value));
+            }
+            Ok(())
+        };
+        let job = Write {
+            op: Some(op),
+            result: None,
+            reply,
+        };
+        (Box::new(job), answer)
+    }
+
+    #[test]
+    fn a_failing_job_is_undone_alone_and_no_job_runs_twice() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER)").unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (mut jobs, mut answers): (Vec<_>, Vec<_>) = [(1, false), (2, true), (3, false)]
+            .into_iter()
+            .map(|(value, fail)| job(value, fail, &runs))
+            .unzip();
+        run_batch(&conn, &mut jobs).unwrap();
+        jobs.into_iter().for_each(|job| job.finish(Ok(())));
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "each job ran once");
+        let kept: Vec<i64> = conn
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            kept,
+            [1, 3],
+            "the failed job's insert was undone, not the others'"
+        );
+        let outcomes: Vec<_> = answers
+            .iter_mut()
+            .map(|answer| answer.try_recv().unwrap().map_err(|e| e.to_string()))
+            .collect();
+        assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
+        assert!(outcomes[1].as_ref().unwrap_err().contains("still pending"));
+    }
 }
