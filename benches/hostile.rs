@@ -14,8 +14,11 @@
 // A client outside the gateway: it reads the real clocks.
 #![allow(clippy::disallowed_methods)]
 
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -227,23 +230,41 @@ async fn signature_cost(client: &Client, base: &str, scale: &Scale) -> (Duration
 }
 
 /// `/healthz` over a fresh connection every 10 ms until `load` ends; the slowest answer.
+/// The probe runs on a thread of its own with a blocking socket, so that what it
+/// measures is the gateway, not the load generator's runtime.
 async fn healthz_while(base: &str, load: JoinHandle<()>) -> Duration {
-    let probe = Client::builder()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let url = format!("{base}/healthz");
-    let mut slowest = Duration::ZERO;
-    while !load.is_finished() {
-        let started = Instant::now();
-        let status = probe.get(&url).send().await.map(|r| r.status());
-        assert_eq!(status.ok(), Some(StatusCode::OK), "/healthz answers 200");
-        slowest = slowest.max(started.elapsed());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let addr = base.trim_start_matches("http://").to_string();
+    let done = Arc::new(AtomicBool::new(false));
+    let probe = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut slowest = Duration::ZERO;
+            while !done.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let answer = healthz(&addr);
+                assert!(answer.starts_with("HTTP/1.1 200"), "/healthz: {answer}");
+                slowest = slowest.max(started.elapsed());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            slowest
+        })
+    };
     load.await.expect("the load ran to its end");
-    slowest
+    done.store(true, Ordering::SeqCst);
+    probe.join().expect("the probe thread")
+}
+
+fn healthz(addr: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the gateway");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    answer
 }
 
 /// Bar 2: `attackers` clients sending fake-signed bodies back to back.

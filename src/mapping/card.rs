@@ -276,8 +276,10 @@ impl Item {
                     }
                     out.extend(item.render(templates, &scope)?);
                 }
-                if elements.len() > *max {
-                    out.push(more_element(out.last(), elements.len() - max));
+                let shown = elements.len().min(*max);
+                let all = super::full_count(data.data(), list).unwrap_or(elements.len());
+                if all > shown {
+                    out.push(more_element(out.last(), all - shown));
                 }
             }
         }

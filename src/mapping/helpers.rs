@@ -21,7 +21,7 @@ mod jira;
 /// Helpers handlebars brings itself; kept so `check` can tell a typo from a helper.
 pub const BUILTIN: &[&str] = &[
     "if", "unless", "each", "with", "lookup", "raw", "eq", "ne", "gt", "gte", "lt", "lte", "and",
-    "or", "not", "len",
+    "or", "not",
 ];
 
 type HelperFn = fn(&Args) -> Value;
@@ -59,6 +59,7 @@ const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
     ("origin", origin, Plain),
     ("json", |a| a.param(0).to_string().into(), Plain),
     ("pluralize", pluralize, Plain),
+    ("len", len, Plain),
     ("date", dates::date, Plain),
     ("changed", jira::changed, Plain),
     ("change_from", jira::change_from, Plain),
@@ -103,21 +104,21 @@ impl HelperDef for FnHelper {
         &self,
         h: &Helper<'rc>,
         _: &'reg Handlebars<'reg>,
-        _: &'rc Context,
+        ctx: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        Ok(ScopedJson::Derived((self.f)(&Args { h })))
+        Ok(ScopedJson::Derived((self.f)(&Args { h, ctx })))
     }
 
     fn call<'reg: 'rc, 'rc>(
         &self,
         h: &Helper<'rc>,
         r: &'reg Handlebars<'reg>,
-        _: &'rc Context,
+        ctx: &'rc Context,
         rc: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let text = (self.f)(&Args { h }).render();
+        let text = (self.f)(&Args { h, ctx }).render();
         let escaped = if self.markdown || rc.is_disable_escape() {
             text
         } else {
@@ -131,6 +132,7 @@ impl HelperDef for FnHelper {
 /// A helper's arguments: absent ones read as null or "".
 pub struct Args<'a, 'rc> {
     h: &'a Helper<'rc>,
+    ctx: &'a Context,
 }
 
 static NULL: Value = Value::Null;
@@ -150,6 +152,24 @@ impl Args<'_, '_> {
 
     pub fn hash_text(&self, key: &str) -> Option<Cow<'_, str>> {
         self.h.hash_get(key).and_then(|p| scalar_text(p.value()))
+    }
+
+    /// A list's items (all of them, for a `let` list shortened to
+    /// [`LIST_ITEMS_KEPT`](super::LIST_ITEMS_KEPT)), an object's keys, a string's bytes.
+    pub fn count(&self, i: usize) -> Option<usize> {
+        let param = self.h.param(i)?;
+        match param.value() {
+            Value::Array(items) => {
+                let full = match param.context_path().map(Vec::as_slice) {
+                    Some([name]) => super::full_count(self.ctx.data(), name),
+                    _ => None,
+                };
+                Some(full.unwrap_or(items.len()))
+            }
+            Value::Object(map) => Some(map.len()),
+            Value::String(text) => Some(text.len()),
+            _ => None,
+        }
     }
 
     pub fn number(&self, i: usize) -> Option<f64> {
@@ -277,10 +297,15 @@ fn href(a: &Args) -> Value {
     markdown::safe_url(&joined).unwrap_or_default().into()
 }
 
+/// `len list` as handlebars' own, but counting what a long list left out.
+fn len(a: &Args) -> Value {
+    a.count(0).unwrap_or(0).into()
+}
+
 /// `pluralize 3 "commit"` is "3 commits"; `pluralize 1 "entry" "entries"` is "1 entry".
 fn pluralize(a: &Args) -> Value {
     let count = match a.param(0) {
-        Value::Array(items) => items.len() as f64,
+        Value::Array(_) => a.count(0).unwrap_or(0) as f64,
         _ => a.number(0).unwrap_or(0.0),
     };
     let singular = a.text(1);

@@ -210,6 +210,21 @@ fn unreachable_compile<T>(file: &Path) -> Result<T, ConfigError> {
     Err(ConfigError(diags))
 }
 
+/// A `let` list keeps this many items: more than any message shows (`$each` shows
+/// 100 unless `$max` says otherwise), while a group of 300,000 alerts would otherwise
+/// be copied whole into each variable that selects from it, gigabytes for one event.
+/// `len`, `pluralize` and `$each`'s "…and N more" still count every item.
+pub const LIST_ITEMS_KEPT: usize = 1000;
+/// Where the templates' data keeps the full count of each shortened list: a key no
+/// template path can name.
+const LIST_COUNTS: &str = "@counts";
+
+/// How many items the `let` list `name` selected, when it was shortened.
+fn full_count(data: &Value, name: &str) -> Option<usize> {
+    let count = data.get(LIST_COUNTS)?.get(name)?.as_u64()?;
+    usize::try_from(count).ok()
+}
+
 impl Rule {
     fn render(&self, mapping: &Mapping, event: &Event) -> Result<Message, RenderError> {
         let data = Context::from(Value::Object(self.extract(event)));
@@ -253,12 +268,20 @@ impl Rule {
     /// null, so templates see them as empty and `default` applies.
     fn extract(&self, event: &Event) -> Map<String, Value> {
         let mut vars = Map::with_capacity(self.lets.len());
+        let mut counts = Map::new();
         for var in &self.lets {
             let value = match &var.from {
                 Source::Header(name) => event.headers_named(name).next().map(Value::from),
                 Source::Path(path) if var.list => {
-                    let items: Vec<Value> =
-                        path.select(event.payload).into_iter().cloned().collect();
+                    let selected = path.select(event.payload);
+                    if selected.len() > LIST_ITEMS_KEPT {
+                        counts.insert(var.name.clone(), selected.len().into());
+                    }
+                    let items: Vec<Value> = selected
+                        .into_iter()
+                        .take(LIST_ITEMS_KEPT)
+                        .cloned()
+                        .collect();
                     (!items.is_empty()).then_some(Value::Array(items))
                 }
                 Source::Path(path) => path.first(event.payload).cloned(),
@@ -266,6 +289,9 @@ impl Rule {
             if let Some(value) = value.or_else(|| var.default.clone()) {
                 vars.insert(var.name.clone(), value);
             }
+        }
+        if !counts.is_empty() {
+            vars.insert(LIST_COUNTS.into(), Value::Object(counts));
         }
         vars
     }
@@ -497,6 +523,38 @@ rules:
             Outcome::Message(m) => m.card.expect("a card"),
             other => panic!("no message: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_long_list_keeps_its_first_items_and_still_counts_all() {
+        let source = "rules:
+  - name: alerts
+    let:
+      alerts: $.alerts[*]
+      first: $.alerts[0]
+    text: \"{{len alerts}} {{pluralize alerts \\\"alert\\\"}} {{#each alerts}}{{#if @last}}{{len @root.alerts}}/{{@index}}{{/if}}{{/each}} {{len first.name}} {{len first}}\"
+    card:
+      type: AdaptiveCard
+      version: \"1.3\"
+      body:
+        - {$each: alerts, $as: a, $max: 5000, $item: {type: TextBlock, text: \"{{a.name}}\"}}
+";
+        let m = mapping(source);
+        let alerts: Vec<Value> = (0..2500)
+            .map(|i| json!({"name": format!("n{i}")}))
+            .collect();
+        let outcome = apply(&m, json!({"alerts": alerts}), &[]);
+        let Outcome::Message(message) = &outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            message.text,
+            format!("2500 2500 alerts 2500/{} 2 1", LIST_ITEMS_KEPT - 1),
+            "len and pluralize count all; each walks the kept items; strings and objects as before"
+        );
+        let body = card_of(outcome)["body"].as_array().unwrap().clone();
+        assert_eq!(body.len(), LIST_ITEMS_KEPT + 1);
+        assert_eq!(body[LIST_ITEMS_KEPT]["text"], "…and 1500 more");
     }
 
     #[test]

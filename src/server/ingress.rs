@@ -300,7 +300,8 @@ async fn read_body(
     if declared.is_some_and(|n| n > drain) {
         return Err(too_large());
     }
-    let read = tokio::time::timeout(timeout, read_within(body, limit)).await;
+    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+    let read = tokio::time::timeout(timeout, read_within(body, limit, expected)).await;
     match read {
         Ok(Ok(Some(bytes))) => Ok(bytes),
         Ok(Ok(None)) => Err(too_large()),
@@ -318,8 +319,14 @@ async fn read_body(
 }
 
 /// The body, or `None` when it is over `limit`; never holds more than `limit` bytes.
-async fn read_within(mut body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
-    let mut kept = Vec::new();
+/// Room for the declared length is taken at once: growing a large body by doubling
+/// would copy it several times on the async workers that also answer `/healthz`.
+async fn read_within(
+    mut body: Body,
+    limit: usize,
+    expected: usize,
+) -> Result<Option<Bytes>, axum::Error> {
+    let mut kept = Vec::with_capacity(expected);
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame?.into_data() else {
