@@ -144,9 +144,12 @@ fn sends(target: &Target) -> bool {
     target.url.is_some() || target.kind == Kind::Preview
 }
 
-/// Evenly spaced sends, no bursts: "1/s" is one every second, "60/min" too.
+/// Evenly spaced sends, no bursts: "1/s" is one every 1.02 s, "60/min" too. The
+/// service counts arrivals, not sends: a send held up a few milliseconds on its way
+/// (scheduling, a slow connect) would otherwise land inside the next one's window.
 fn spacing(rate: Rate) -> Duration {
-    rate.per / rate.count.max(1)
+    let exact = rate.per / rate.count.max(1);
+    exact + exact / 50
 }
 
 struct Worker {
@@ -206,8 +209,9 @@ impl Worker {
             match self.hold_lease().await {
                 Ok(true) => {}
                 Ok(false) => {
-                    // Another replica delivers to this target; be ready to take over.
-                    pause(&mut shutdown, LEASE_MARGIN).await;
+                    // Another replica delivers to this target; ask again as often as
+                    // replicas heartbeat, to take over soon after it goes silent.
+                    pause(&mut shutdown, HEARTBEAT_EVERY).await;
                     continue;
                 }
                 Err(err) => {
@@ -412,5 +416,31 @@ pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
             Some(_) => continue,
         };
         tracing::warn!(target_name = %queue.target, pending = queue.depth, "target {why}: its pending deliveries wait until it is back");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_are_spaced_a_fiftieth_wider_than_the_rate() {
+        let rate = |count, per| Rate { count, per };
+        assert_eq!(
+            spacing(rate(1, Duration::from_secs(1))),
+            Duration::from_millis(1020)
+        );
+        assert_eq!(
+            spacing(rate(60, Duration::from_secs(60))),
+            Duration::from_millis(1020)
+        );
+        assert_eq!(
+            spacing(rate(4, Duration::from_secs(1))),
+            Duration::from_millis(255)
+        );
+        assert_eq!(
+            spacing(rate(0, Duration::from_secs(1))),
+            Duration::from_millis(1020)
+        );
     }
 }
