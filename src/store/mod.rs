@@ -287,6 +287,11 @@ pub trait Store: Send + Sync {
     /// least `spacing` ago: `Duration::ZERO`. Otherwise the wait before asking again.
     async fn take_send_slot(&self, target: &str, spacing: Duration)
         -> Result<Duration, StoreError>;
+    /// A send to `target` just ended: the next may start no sooner than `spacing` from
+    /// now. Services count arrivals, which fall anywhere between a send's start and its
+    /// end; spacing from the end keeps them `spacing` apart however long a send was
+    /// held up on its way.
+    async fn end_send(&self, target: &str, spacing: Duration) -> Result<(), StoreError>;
 }
 
 /// Who opens a store: the gateway that delivers from it, or a command that reads and

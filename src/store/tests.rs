@@ -181,6 +181,17 @@ pub async fn behaves(store: &dyn Store) {
         zero,
         "targets are paced apart"
     );
+    // The end of a send paces the next from then on.
+    store.end_send("c", spacing).await.unwrap();
+    let wait = store.take_send_slot("c", spacing).await.unwrap();
+    assert!(wait > zero && wait <= spacing, "{wait:?}");
+    assert_eq!(store.take_send_slot("d", spacing).await.unwrap(), zero);
+    store.end_send("d", spacing).await.unwrap();
+    let wait = store.take_send_slot("d", spacing).await.unwrap();
+    assert!(
+        wait > spacing / 2 && wait <= spacing,
+        "a send's end moves its slot on: {wait:?}"
+    );
     assert_eq!(
         store.lease("a", "me", ttl).await.unwrap(),
         Some(fence),

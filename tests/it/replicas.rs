@@ -290,7 +290,12 @@ async fn a_killed_holders_target_is_delivered_again_within_ten_seconds() {
     let (mut fleet, chat, url, _database, _dir) = pair_on_one_target(Duration::ZERO).await;
     let (status, _) = fleet[0].post("t", json!({"n": 0}).to_string(), &[]).await;
     assert_eq!(status, 202);
-    chat.wait_for(1, Duration::from_secs(30)).await;
+    // Delivered and recorded, so nothing is in flight when the holder dies.
+    fleet[0]
+        .wait_until(Duration::from_secs(30), |l| {
+            l.len() == 1 && l[0]["status"] == "delivered"
+        })
+        .await;
     let killed = holder_index(&fleet, &url).await;
     let other = 1 - killed;
     fleet[killed].kill();

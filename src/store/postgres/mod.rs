@@ -467,6 +467,23 @@ impl Store for PostgresStore {
             .map_or(1, |row| row.get(0));
         Ok(Duration::from_millis(wait.try_into().unwrap_or(0)))
     }
+
+    async fn end_send(&self, target: &str, spacing: Duration) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO target_pacing (target, next_at) VALUES ($1, {NOW_MS} + $2) \
+                     ON CONFLICT (target) DO UPDATE \
+                     SET next_at = GREATEST(target_pacing.next_at, EXCLUDED.next_at)"
+                ),
+                &[&target, &spacing],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -493,6 +493,17 @@ impl Store for SqliteStore {
             }
         }
     }
+
+    async fn end_send(&self, target: &str, spacing: Duration) -> Result<(), StoreError> {
+        let later = self.clock.instant() + spacing;
+        let mut next = self
+            .next_send
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let at = next.entry(target.to_string()).or_insert(later);
+        *at = (*at).max(later);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
