@@ -3,7 +3,6 @@
 //! commits whatever arrived while the previous commit was syncing in one transaction:
 //! concurrent requests share an fsync instead of queueing behind one each.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -16,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::oneshot;
 
 use self::lock::ServeLock;
+use self::pacing::Pacing;
 use self::writer::{write_loop, Job, Write};
 use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
 use super::{
@@ -26,6 +26,7 @@ use crate::clock::Clock;
 use crate::config::Retention;
 
 mod lock;
+mod pacing;
 mod prune;
 mod writer;
 
@@ -79,7 +80,7 @@ pub struct SqliteStore {
     _serving: Option<ServeLock>,
     jobs: mpsc::Sender<Box<dyn Job>>,
     reader: Arc<Mutex<Connection>>,
-    next_send: Mutex<HashMap<String, tokio::time::Instant>>,
+    pacing: Pacing,
     clock: Clock,
 }
 
@@ -120,7 +121,7 @@ impl SqliteStore {
             _serving: serving,
             jobs,
             reader: Arc::new(Mutex::new(reader)),
-            next_send: Mutex::default(),
+            pacing: Pacing::default(),
             clock,
         })
     }
@@ -480,28 +481,11 @@ impl Store for SqliteStore {
         target: &str,
         spacing: Duration,
     ) -> Result<Duration, StoreError> {
-        let now = self.clock.instant();
-        let mut next = self
-            .next_send
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match next.get(target) {
-            Some(at) if *at > now => Ok(*at - now),
-            _ => {
-                next.insert(target.to_string(), now + spacing);
-                Ok(Duration::ZERO)
-            }
-        }
+        Ok(self.pacing.take(target, spacing, self.clock.instant()))
     }
 
     async fn end_send(&self, target: &str, spacing: Duration) -> Result<(), StoreError> {
-        let later = self.clock.instant() + spacing;
-        let mut next = self
-            .next_send
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let at = next.entry(target.to_string()).or_insert(later);
-        *at = (*at).max(later);
+        self.pacing.end(target, spacing, self.clock.instant());
         Ok(())
     }
 }
