@@ -523,6 +523,13 @@ mod tests {
         (url, name)
     }
 
+    /// A store on a fresh database, its URL, and the name to drop it by.
+    async fn fresh_store(settings: &StorePool, clock: Clock) -> (PostgresStore, String, String) {
+        let (url, name) = fresh_database().await;
+        let store = PostgresStore::open(&url, settings, clock).await.unwrap();
+        (store, url, name)
+    }
+
     async fn drop_database(name: &str) {
         let server = std::env::var("HOOKBRIDGE_TEST_PG").expect("set");
         let (client, connection) = tokio_postgres::connect(&server, NoTls).await.unwrap();
@@ -567,10 +574,7 @@ mod tests {
         ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
     )]
     async fn behaves_as_a_store() {
-        let (url, name) = fresh_database().await;
-        let store = PostgresStore::open(&url, &StorePool::default(), Clock::system())
-            .await
-            .unwrap();
+        let (store, url, name) = fresh_store(&StorePool::default(), Clock::system()).await;
         crate::store::tests::behaves(&store).await;
         let clock = Clock::manual(crate::store::tests::start());
         let store = PostgresStore::open(&url, &StorePool::default(), clock.clone())
@@ -591,11 +595,8 @@ mod tests {
         ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
     )]
     async fn prunes_only_what_retention_lets_go() {
-        let (url, name) = fresh_database().await;
         let clock = Clock::manual(crate::store::tests::start());
-        let store = PostgresStore::open(&url, &StorePool::default(), clock.clone())
-            .await
-            .unwrap();
+        let (store, _, name) = fresh_store(&StorePool::default(), clock.clone()).await;
         crate::store::tests::prunes_only_what_retention_lets_go(&store, &clock).await;
         drop(store);
         drop_database(&name).await;
@@ -675,15 +676,12 @@ mod tests {
         ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
     )]
     async fn a_statement_past_statement_timeout_fails_and_the_pool_serves_on() {
-        let (url, name) = fresh_database().await;
         let settings = StorePool {
             size: 1,
             statement_timeout: Duration::from_secs(1),
             ..StorePool::default()
         };
-        let store = PostgresStore::open(&url, &settings, Clock::system())
-            .await
-            .unwrap();
+        let (store, _, name) = fresh_store(&settings, Clock::system()).await;
         let client = store.client().await.unwrap();
         let err = client.execute("SELECT pg_sleep(5)", &[]).await.unwrap_err();
         let message = err.as_db_error().map(|db| db.message().to_string());
@@ -705,10 +703,7 @@ mod tests {
         ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
     )]
     async fn a_silent_holder_loses_its_target_and_its_late_writes_are_fenced_out() {
-        let (url, name) = fresh_database().await;
-        let store = PostgresStore::open(&url, &StorePool::default(), Clock::system())
-            .await
-            .unwrap();
+        let (store, url, name) = fresh_store(&StorePool::default(), Clock::system()).await;
         let ttl = Duration::from_secs(60);
         store.heartbeat("one").await.unwrap();
         store.heartbeat("two").await.unwrap();
@@ -781,10 +776,7 @@ mod tests {
         ignore = "needs PostgreSQL: set HOOKBRIDGE_TEST_PG=postgres://postgres@127.0.0.1:5432/test (.ci/run does)"
     )]
     async fn replicas_asking_for_a_targets_first_slot_at_once_get_one_slot_and_no_error() {
-        let (url, name) = fresh_database().await;
-        let store = PostgresStore::open(&url, &StorePool::default(), Clock::system())
-            .await
-            .unwrap();
+        let (store, _, name) = fresh_store(&StorePool::default(), Clock::system()).await;
         let store = std::sync::Arc::new(store);
         for round in 0..5 {
             let target = format!("first-{round}");
