@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod deliveries;
 mod render;
+mod scaffold;
 mod serve;
 mod test;
 
@@ -42,6 +43,8 @@ enum Command {
     Render(render::Args),
     /// Run the `tests:` of mapping files (all the config names, or the MAPPING files given).
     Test(test::Args),
+    /// Print a starter mapping for a source, read off one of its payloads.
+    Scaffold(scaffold::Args),
     /// Inspect and replay the outbox.
     #[command(subcommand)]
     Deliveries(deliveries::Command),
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&cli.config, args),
         Command::Render(args) => render::run(args),
         Command::Test(args) => test::run(&cli.config, args),
+        Command::Scaffold(args) => scaffold::run(args),
     };
     match result {
         Ok(code) => code,

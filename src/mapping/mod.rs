@@ -15,6 +15,7 @@ mod compile;
 pub mod condition;
 mod extract;
 mod helpers;
+pub mod scaffold;
 mod template;
 
 pub use card::to_markdown as card_to_markdown;

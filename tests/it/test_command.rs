@@ -37,3 +37,61 @@ fn a_failing_case_is_named_with_what_differs() {
     assert!(stdout.contains("text lacks \"nowhere\""), "{stdout}");
     assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
 }
+
+/// A starter mapping for a source hookbridge ships none for, from one real payload,
+/// passes `check` and its own `test` case, and says what the payload says.
+#[test]
+fn scaffold_on_a_payload_from_an_unknown_source_passes_check_and_test() {
+    for (payload, source, expected) in [
+        (
+            "fixtures/bitbucket/pullrequest_created.json",
+            "bitbucket",
+            "Title of pull request",
+        ),
+        (
+            "fixtures/sentry/issue.created.json",
+            "sentry",
+            "ReferenceError: blooopy is not defined",
+        ),
+    ] {
+        let dir = crate::gateway::scratch();
+        let mapping = dir.path().join("starter.yaml");
+        let payload = path(payload);
+        let (payload, mapping_arg) = (payload.to_str().unwrap(), mapping.to_str().unwrap());
+        let made = hookbridge(
+            &repo(),
+            &[
+                "scaffold",
+                "--payload",
+                payload,
+                "--source",
+                source,
+                "--out",
+                mapping_arg,
+            ],
+            None,
+        );
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        let check = hookbridge(&repo(), &["check", mapping_arg], None);
+        assert!(
+            check.status.success(),
+            "{}{}",
+            text(&check.stdout),
+            text(&check.stderr)
+        );
+        let test = hookbridge(&repo(), &["test", mapping_arg], None);
+        let stdout = text(&test.stdout);
+        assert!(
+            stdout.ends_with("1 passed, 0 failed\n"),
+            "{stdout}{}",
+            text(&test.stderr)
+        );
+        let render = hookbridge(
+            &repo(),
+            &["render", "--mapping", mapping_arg, "--payload", payload],
+            None,
+        );
+        let body = text(&render.stdout);
+        assert!(body.contains(expected), "{source}: {body}");
+    }
+}
