@@ -34,6 +34,11 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 /// more store call per send; faster targets are bound by their latency anyway.
 const JITTER_MATTERS: Duration = Duration::from_millis(100);
 
+/// A replica without a target's lease asks for it this often: with the 3.5 s of
+/// silence that frees a dead holder's lease, a target is taken over within about 6 s,
+/// at one small query per target per non-holding replica every 2 s.
+const LEASE_ASK_EVERY: Duration = Duration::from_secs(2);
+
 /// A worker renews its lease on a target this long before it ends.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
@@ -211,9 +216,9 @@ impl Worker {
             match self.hold_lease().await {
                 Ok(true) => {}
                 Ok(false) => {
-                    // Another replica delivers to this target; ask again as often as
-                    // replicas heartbeat, to take over soon after it goes silent.
-                    pause(&mut shutdown, HEARTBEAT_EVERY).await;
+                    // Another replica delivers to this target; ask again soon enough
+                    // to take over within seconds of its going silent.
+                    pause(&mut shutdown, LEASE_ASK_EVERY).await;
                     continue;
                 }
                 Err(err) => {
