@@ -171,7 +171,7 @@ fn warn_untested(raw: &RawMapping, cases: &[Case], ctx: &mut Ctx) {
     }
 }
 
-fn title_case(word: &str) -> String {
+pub(super) fn title_case(word: &str) -> String {
     let mut chars = word.chars();
     chars
         .next()

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::compile::title_case;
+
 /// Where sources put the event's name, most specific first.
 const EVENT_FIELDS: &[&str] = &[
     "webhookEvent",
@@ -367,14 +369,6 @@ fn templates(sample: &Sample, key: &Option<Key>, variables: &[Variable]) -> Stri
 fn is_link(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key.ends_with("url") || key.ends_with("link") || key == "permalink" || key == "href"
-}
-
-fn title_case(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// A rule name from an event: `pullrequest:created` -> `pullrequest-created`.
