@@ -184,6 +184,48 @@ impl Tree {
     }
 }
 
+/// Editor schemas for what the loaders read (`hookbridge schema`): the raw types carry
+/// positions (`Spanned`) and read settings as text, so their fields name these instead.
+pub mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+    /// A setting written as a number or as text (`1024`, `10s`, `1MiB`).
+    pub struct Scalar;
+
+    impl JsonSchema for Scalar {
+        fn schema_name() -> Cow<'static, str> {
+            "Scalar".into()
+        }
+
+        fn inline_schema() -> bool {
+            true
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({"type": ["string", "number", "boolean"]})
+        }
+    }
+
+    /// Any YAML value: a card, a JSON body, a header template.
+    pub struct Anything;
+
+    impl JsonSchema for Anything {
+        fn schema_name() -> Cow<'static, str> {
+            "Anything".into()
+        }
+
+        fn inline_schema() -> bool {
+            true
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!(true)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

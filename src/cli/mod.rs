@@ -10,6 +10,7 @@ mod check;
 mod deliveries;
 mod render;
 mod scaffold;
+mod schema;
 mod serve;
 mod test;
 
@@ -45,6 +46,8 @@ enum Command {
     Test(test::Args),
     /// Print a starter mapping for a source, read off one of its payloads.
     Scaffold(scaffold::Args),
+    /// Print the JSON Schema of config.yaml or of mapping files, for editors.
+    Schema(schema::Args),
     /// Inspect and replay the outbox.
     #[command(subcommand)]
     Deliveries(deliveries::Command),
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Test(args) => test::run(&cli.config, args),
         Command::Scaffold(args) => scaffold::run(args),
+        Command::Schema(args) => schema::run(args),
     };
     match result {
         Ok(code) => code,

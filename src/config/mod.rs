@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::diagnostic::{ConfigError, Diagnostics, Pos};
 use crate::mapping::Mapping;
+use crate::yaml::schema::Scalar;
 use crate::yaml::{pos, Spanned, Tree};
 
 mod env;
@@ -28,29 +30,73 @@ pub use store::{Retention, Store, StorePool};
 pub use target::{default_rate, parse_rate, Rate, Retry, Target};
 pub use units::{parse_duration, parse_size};
 
-#[derive(Debug, Deserialize)]
+/// hookbridge's config.yaml. `${VAR}` and `${VAR:-default}` in any string are read
+/// from the environment.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "hookbridge config.yaml")]
 struct RawConfig {
+    /// host:port to listen on (default 127.0.0.1:8080). On an address beyond loopback
+    /// every route needs `verify` (or an explicit `verify: none`).
+    #[schemars(with = "Option<String>")]
     listen: Option<Spanned<String>>,
+    /// The outbox: `sqlite://PATH` (default `sqlite://data/hookbridge.db`, relative to
+    /// this file) or `postgres://USER:PASSWORD@HOST:PORT/DB`, with `sslmode`
+    /// (disable, prefer, require, verify-ca, verify-full; default prefer) and
+    /// `sslrootcert=PATH`.
+    #[schemars(with = "Option<String>")]
     store: Option<Spanned<String>>,
+    /// Bearer (or Basic) token for `/api/*` and `/preview`; empty or absent: the admin
+    /// API is off.
+    #[schemars(with = "Option<String>")]
     admin_token: Option<Spanned<String>>,
+    /// Limits that keep one misbehaving sender from taking the gateway down.
+    #[schemars(with = "Option<RawServer>")]
     server: Option<Spanned<RawServer>>,
+    /// How long finished deliveries stay listable before they are pruned.
+    #[schemars(with = "Option<store::RawRetention>")]
     retention: Option<Spanned<store::RawRetention>>,
+    /// PostgreSQL connections per replica and their time limits (ignored by SQLite).
+    #[schemars(with = "Option<store::RawStorePool>")]
     store_pool: Option<Spanned<store::RawStorePool>>,
+    /// Chat services and endpoints to deliver to, by name.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, target::RawTarget>")]
     targets: BTreeMap<String, Spanned<target::RawTarget>>,
+    /// Webhook routes, by name: a source POSTs to `/hooks/{name}`.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, route::RawRoute>")]
     routes: BTreeMap<String, Spanned<route::RawRoute>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
+    /// Body limit: bytes, or with KB, KiB, MB, MiB (default 1MiB, up to 64MiB); a
+    /// route may set its own.
+    #[schemars(with = "Option<Scalar>")]
     max_body: Option<Spanned<String>>,
+    /// Open connections at once, 1 to 65536 (default 1024); past it new ones wait in
+    /// the kernel's backlog.
+    #[schemars(with = "Option<Scalar>")]
     max_connections: Option<Spanned<String>>,
+    /// One IP address's share of connections, 1 to 65536 (default 64). Behind a proxy
+    /// every client is the proxy: raise it.
+    #[schemars(with = "Option<Scalar>")]
     max_connections_per_client: Option<Spanned<String>>,
+    /// How long a client gets for its headers, and again for its body: 100ms to 10m
+    /// (default 10s).
+    #[schemars(with = "Option<Scalar>")]
     read_timeout: Option<Spanned<String>>,
+    /// After SIGTERM, how long requests and sends in flight may take, up to 10m
+    /// (default 10s); what is still sending then stays pending for the next start.
+    #[schemars(with = "Option<Scalar>")]
     shutdown_grace: Option<Spanned<String>>,
+}
+
+/// The JSON Schema of config.yaml, for editors (`hookbridge schema config`).
+pub fn schema() -> serde_json::Value {
+    schemars::schema_for!(RawConfig).to_value()
 }
 
 #[derive(Debug)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{target, units, verify, Loader, Route};
@@ -13,13 +14,70 @@ use crate::mapping::Mapping;
 use crate::verify::Verify;
 use crate::yaml::{pos, Spanned, Tree};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRoute {
+    /// Mapping files, relative to this file; the first rule that matches, in order,
+    /// makes the message.
+    #[schemars(with = "Vec<String>")]
     mappings: Spanned<Vec<Spanned<String>>>,
+    /// Names under `targets:` each message goes to.
+    #[schemars(with = "Vec<String>")]
     targets: Spanned<Vec<Spanned<String>>>,
+    /// How requests prove their sender: a preset with its secret(s), `hmac`, `token`,
+    /// or `none`.
+    #[schemars(with = "Option<VerifySchema>")]
     verify: Option<Spanned<Tree>>,
+    /// This route's body limit, up to 64MiB (default: `server.max_body`).
+    #[schemars(with = "Option<crate::yaml::schema::Scalar>")]
     max_body: Option<Spanned<String>>,
+}
+
+/// `verify:` in the schema: `none`, or one key naming the scheme.
+struct VerifySchema;
+
+impl JsonSchema for VerifySchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Verify".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let secret = serde_json::json!({
+            "description": "the secret, or a list of them while rotating",
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+        });
+        let mut schemes: serde_json::Map<String, serde_json::Value> = crate::verify::PRESETS
+            .iter()
+            .map(|(name, _)| ((*name).to_string(), secret.clone()))
+            .collect();
+        schemes.insert(
+            "hmac".into(),
+            serde_json::json!({
+                "type": "object",
+                "description": "a hex HMAC of the body in a header of your choosing",
+                "properties": {"header": {"type": "string"}, "secret": secret, "secrets": secret,
+                    "algorithm": {"enum": ["sha1", "sha256", "sha512"]}, "prefix": {"type": "string"}},
+                "additionalProperties": false
+            }),
+        );
+        schemes.insert(
+            "token".into(),
+            serde_json::json!({
+                "type": "object",
+                "description": "a shared token in a header or a query parameter",
+                "properties": {"header": {"type": "string"}, "query": {"type": "string"},
+                    "value": secret, "values": secret},
+                "additionalProperties": false
+            }),
+        );
+        schemars::json_schema!({
+            "oneOf": [
+                {"const": "none", "description": "no verification: the route takes anyone's requests"},
+                {"type": "object", "properties": schemes, "additionalProperties": false,
+                 "minProperties": 1, "maxProperties": 1}
+            ]
+        })
+    }
 }
 
 /// What every route is compiled against.

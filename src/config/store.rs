@@ -3,10 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{units, Loader};
 use crate::diagnostic::Pos;
+use crate::yaml::schema::Scalar;
 use crate::yaml::{pos, Spanned};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,13 +44,24 @@ impl Default for StorePool {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStorePool {
+    /// Connections per replica, 1 to 1000 (default 16).
+    #[schemars(with = "Option<Scalar>")]
     size: Option<Spanned<String>>,
+    /// Connecting, and waiting for a free connection: 1s to 5m (default 5s).
+    #[schemars(with = "Option<Scalar>")]
     connect_timeout: Option<Spanned<String>>,
+    /// The server cancels a longer statement and the worker retries: 1s to 1h
+    /// (default 30s).
+    #[schemars(with = "Option<Scalar>")]
     statement_timeout: Option<Spanned<String>>,
+    /// A connection unused this long is closed: 10s to 1d (default 10m).
+    #[schemars(with = "Option<Scalar>")]
     idle_timeout: Option<Spanned<String>>,
+    /// TCP keepalive after this much silence: 1s to 1h (default 30s).
+    #[schemars(with = "Option<Scalar>")]
     keepalive: Option<Spanned<String>>,
 }
 
@@ -102,10 +115,14 @@ impl Default for Retention {
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRetention {
+    /// Delivered rows stay listable this long: 1h to 3650d (default 7d).
+    #[schemars(with = "Option<Scalar>")]
     delivered: Option<Spanned<String>>,
+    /// Dead rows wait this long for a replay: 1h to 3650d (default 30d).
+    #[schemars(with = "Option<Scalar>")]
     dead: Option<Spanned<String>>,
 }
 

@@ -4,36 +4,95 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::target::{self, Kind, Overflow};
+use crate::yaml::schema::Scalar;
 use crate::yaml::{pos, Spanned};
 
 use super::units::duration_within;
 use super::Loader;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
+    /// The service, which sets the body, the size budget and the default rate.
+    #[schemars(with = "KindName")]
     kind: Spanned<String>,
+    /// The incoming webhook URL; empty (e.g. an unset `${VAR:-}`): configured but off.
+    #[schemars(with = "Option<String>")]
     url: Option<Spanned<String>>,
+    /// COUNT/s, /min or /h (default per kind: chime 1/s, slack 1/s, google-chat 60/min,
+    /// teams 4/s, discord 30/min, mattermost 10/s, ringcentral 1/s; none for http and
+    /// preview).
+    #[schemars(with = "Option<Scalar>")]
     rate_limit: Option<Spanned<String>>,
+    /// A stricter size budget than the kind's own, in bytes.
+    #[schemars(with = "Option<usize>")]
     max_size: Option<Spanned<usize>>,
+    /// Past the budget: `split` into numbered parts (default) or `trim` with
+    /// "…and N more lines".
+    #[schemars(with = "Option<OverflowName>")]
     overflow: Option<Spanned<String>>,
+    /// Parts per message before the rest is trimmed, 1 to 100.
+    #[schemars(with = "Option<usize>")]
     max_parts: Option<Spanned<usize>>,
+    /// One attempt, connect to last byte: 100ms to 5m (default 10s).
+    #[schemars(with = "Option<Scalar>")]
     timeout: Option<Spanned<String>>,
+    /// Backoff between attempts, and how long a delivery keeps trying.
+    #[schemars(with = "Option<RawRetry>")]
     retry: Option<Spanned<RawRetry>>,
+    /// `http` targets only: the method (default POST; a rule's `http.method` wins).
+    #[schemars(with = "Option<String>")]
     method: Option<Spanned<String>>,
+    /// Headers sent with every delivery, e.g. `Authorization: Bearer ${TOKEN}`.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     headers: BTreeMap<String, Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRetry {
+    /// The first wait, up to 1h (default 1s); each next one doubles, with jitter.
+    #[schemars(with = "Option<Scalar>")]
     initial: Option<Spanned<String>>,
+    /// The longest wait, up to 24h (default 10m).
+    #[schemars(with = "Option<Scalar>")]
     max_delay: Option<Spanned<String>>,
+    /// After this long since the first attempt the delivery is dead, up to 30d
+    /// (default 24h).
+    #[schemars(with = "Option<Scalar>")]
     budget: Option<Spanned<String>>,
+}
+
+/// `kind:` in the schema: the target kinds by name.
+struct KindName;
+
+impl JsonSchema for KindName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TargetKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        schemars::json_schema!({"type": "string", "enum": kinds})
+    }
+}
+
+/// `overflow:` in the schema.
+struct OverflowName;
+
+impl JsonSchema for OverflowName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Overflow".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "enum": ["split", "trim"]})
+    }
 }
 
 #[derive(Debug, Clone)]

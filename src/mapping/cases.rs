@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -10,18 +11,25 @@ use super::compile::Ctx;
 use super::{Message, Outcome, Rule};
 use crate::yaml::{pos, Spanned};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCase {
+    /// Shown by `hookbridge test`.
     name: Option<String>,
+    /// A payload file, relative to this mapping; headers in a `.headers` file beside it
+    /// are sent too.
+    #[schemars(with = "String")]
     payload: Spanned<String>,
+    /// More headers, as `[Name, value]` pairs.
     #[serde(default)]
     headers: Vec<(String, String)>,
+    /// What must hold; every field given is checked.
+    #[schemars(with = "Expect")]
     expect: Spanned<Expect>,
 }
 
 /// What a case expects. Every field given must hold.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The rule that must match.
@@ -34,11 +42,14 @@ pub struct Expect {
     pub dropped: bool,
     /// The exact message text (markdown, before a target's dialect).
     pub text: Option<String>,
+    /// The exact title.
     pub title: Option<String>,
     /// The thread key (Google Chat threads updates to one subject under it).
     pub thread: Option<String>,
+    /// Strings the text must hold.
     #[serde(default)]
     pub contains: Vec<String>,
+    /// Strings the text must not hold.
     #[serde(default)]
     pub not_contains: Vec<String>,
     /// Strings that must appear somewhere in the rendered card's JSON values.

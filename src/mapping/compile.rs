@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::card::{self, Node};
@@ -13,43 +14,121 @@ use super::extract::JsonPath;
 use super::template::{Escape, Templates, Text};
 use super::{Http, Let, Mapping, Rule, Source};
 use crate::diagnostic::{Diagnostics, Pos};
+use crate::yaml::schema::Anything;
 use crate::yaml::{pos, Spanned, Tree};
 
-#[derive(Debug, Deserialize)]
+/// A hookbridge mapping file: rules that pick events and render their messages.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "hookbridge mapping")]
 struct RawMapping {
+    /// The source's name, e.g. `jira`.
+    #[schemars(with = "Option<String>")]
     source: Option<Spanned<String>>,
+    /// Shown as the sender where a service has one (RingCentral's activity).
+    #[schemars(with = "Option<String>")]
     activity: Option<Spanned<String>>,
+    /// An icon URL, where a service shows one.
+    #[schemars(with = "Option<String>")]
     icon: Option<Spanned<String>>,
+    /// Tried in order; the first whose `when` all hold makes the message.
+    #[schemars(with = "Vec<RawRule>")]
     rules: Spanned<Vec<Spanned<RawRule>>>,
+    /// Payloads run through the rules by `hookbridge test`.
     #[serde(default)]
+    #[schemars(with = "Vec<RawCase>")]
     tests: Vec<Spanned<RawCase>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
+    /// Unique in the file; named in logs, tests and `deliveries list`.
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    /// Conditions that must all hold (none: the rule matches every event).
     #[serde(default)]
+    #[schemars(with = "Vec<RawCondition>")]
     when: Vec<Spanned<RawCondition>>,
+    /// Variables for the templates: a JSONPath (`[*]` or a filter makes a list), or
+    /// `{path|header, default, list}`.
     #[serde(default, rename = "let")]
+    #[schemars(with = "BTreeMap<String, LetSchema>")]
     lets: BTreeMap<String, Spanned<Tree>>,
+    /// A Handlebars template: the message's title.
+    #[schemars(with = "Option<String>")]
     title: Option<Spanned<String>>,
+    /// A Handlebars template: the message's markdown.
+    #[schemars(with = "Option<String>")]
     text: Option<Spanned<String>>,
+    /// An Adaptive Card whose strings are templates; `$if` and `$each` shape it.
+    #[schemars(with = "Option<Anything>")]
     card: Option<Spanned<Tree>>,
+    /// A Handlebars template: the thread key (Google Chat).
+    #[schemars(with = "Option<String>")]
     thread: Option<Spanned<String>>,
+    /// `http` targets: the method, headers and JSON body to send instead.
+    #[schemars(with = "Option<RawHttp>")]
     http: Option<Spanned<RawHttp>>,
+    /// `true`: matching events are dropped, nothing is sent.
     #[serde(default)]
     drop: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
+    /// The method (default: the target's, else POST).
+    #[schemars(with = "Option<String>")]
     method: Option<Spanned<String>>,
+    /// Header templates.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Anything>")]
     headers: BTreeMap<String, Spanned<Tree>>,
+    /// A JSON body whose strings are templates.
+    #[schemars(with = "Option<Anything>")]
     body: Option<Spanned<Tree>>,
+}
+
+/// A `let:` value in the schema.
+struct LetSchema;
+
+impl JsonSchema for LetSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Let".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "anyOf": [
+                {"type": "string", "description": "a JSONPath, e.g. $.issue.key"},
+                {"type": "object", "additionalProperties": false, "properties": {
+                    "path": {"type": "string", "description": "a JSONPath"},
+                    "header": {"type": "string", "description": "a request header"},
+                    "default": {"description": "the value when none is found"},
+                    "list": {"type": "boolean", "description": "force a list, or a single value"}
+                }}
+            ]
+        })
+    }
+}
+
+/// The JSON Schema of mapping files, for editors (`hookbridge schema mapping`); the
+/// template strings' descriptions list the helpers.
+pub fn schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(RawMapping).to_value();
+    let helpers: Vec<&str> = super::helpers::names().collect();
+    let note = format!(" Helpers: {}.", helpers.join(", "));
+    if let Some(rule) = schema.pointer_mut("/$defs/RawRule/properties") {
+        for field in ["title", "text", "thread"] {
+            if let Some(serde_json::Value::String(text)) =
+                rule.pointer_mut(&format!("/{field}/description"))
+            {
+                text.push_str(&note);
+            }
+        }
+    }
+    schema
 }
 
 /// Where problems go: the file, its text (to place errors inside strings) and the list.

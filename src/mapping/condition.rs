@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -11,16 +12,34 @@ use super::extract::JsonPath;
 use super::Event;
 use crate::yaml::{pos, Spanned};
 
-#[derive(Debug, Deserialize)]
+/// One test: on a JSONPath value (`path`) or a request header (`header`), with one of
+/// `equals`, `one_of`, `matches` or `exists`; or `not` / `any` around others.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCondition {
+    /// A JSONPath (RFC 9535) into the payload; several values: any may pass.
+    #[schemars(with = "Option<String>")]
     pub path: Option<Spanned<String>>,
+    /// A request header, any case.
+    #[schemars(with = "Option<String>")]
     pub header: Option<Spanned<String>>,
+    /// Equal to this (numbers and booleans compare by their text).
+    #[schemars(with = "Option<Value>")]
     pub equals: Option<Spanned<Value>>,
+    /// Equal to one of these.
+    #[schemars(with = "Option<Vec<Value>>")]
     pub one_of: Option<Spanned<Vec<Value>>>,
+    /// Matches this regex (compiled at load).
+    #[schemars(with = "Option<String>")]
     pub matches: Option<Spanned<String>>,
+    /// `true`: present and not null; `false`: absent or null.
+    #[schemars(with = "Option<bool>")]
     pub exists: Option<Spanned<bool>>,
+    /// Holds when the condition inside does not.
+    #[schemars(with = "Option<Box<RawCondition>>")]
     pub not: Option<Box<Spanned<RawCondition>>>,
+    /// Holds when at least one of these does.
+    #[schemars(with = "Option<Vec<RawCondition>>")]
     pub any: Option<Vec<Spanned<RawCondition>>>,
 }
 

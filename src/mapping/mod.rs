@@ -19,6 +19,7 @@ pub mod scaffold;
 mod template;
 
 pub use card::to_markdown as card_to_markdown;
+pub use compile::schema;
 pub use extract::JsonPath;
 
 /// What a source sent: the parsed body and the request headers.

@@ -17,6 +17,7 @@ mod pg;
 mod promises;
 mod render;
 mod replicas;
+mod schemas;
 mod services;
 mod standin;
 mod structure;
