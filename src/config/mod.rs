@@ -71,6 +71,7 @@ struct RawConfig {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Server")]
 struct RawServer {
     /// Body limit: bytes, or with KB, KiB, MB, MiB (default 1MiB, up to 64MiB); a
     /// route may set its own.

@@ -16,6 +16,7 @@ use crate::yaml::{pos, Spanned, Tree};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Route")]
 pub(super) struct RawRoute {
     /// Mapping files, relative to this file; the first rule that matches, in order,
     /// makes the message.

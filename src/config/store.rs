@@ -46,6 +46,7 @@ impl Default for StorePool {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StorePool")]
 pub(super) struct RawStorePool {
     /// Connections per replica, 1 to 1000 (default 16).
     #[schemars(with = "Option<Scalar>")]
@@ -117,6 +118,7 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Retention")]
 pub(super) struct RawRetention {
     /// Delivered rows stay listable this long: 1h to 3650d (default 7d).
     #[schemars(with = "Option<Scalar>")]

@@ -16,6 +16,7 @@ use super::Loader;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Target")]
 pub(super) struct RawTarget {
     /// The service, which sets the body, the size budget and the default rate.
     #[schemars(with = "KindName")]
@@ -55,6 +56,7 @@ pub(super) struct RawTarget {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Retry")]
 struct RawRetry {
     /// The first wait, up to 1h (default 1s); each next one doubles, with jitter.
     #[schemars(with = "Option<Scalar>")]

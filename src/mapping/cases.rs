@@ -13,6 +13,7 @@ use crate::yaml::{pos, Spanned};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Case")]
 pub struct RawCase {
     /// Shown by `hookbridge test`.
     name: Option<String>,

@@ -42,6 +42,7 @@ struct RawMapping {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Rule")]
 struct RawRule {
     /// Unique in the file; named in logs, tests and `deliveries list`.
     #[schemars(with = "String")]
@@ -77,6 +78,7 @@ struct RawRule {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Http")]
 struct RawHttp {
     /// The method (default: the target's, else POST).
     #[schemars(with = "Option<String>")]
@@ -119,7 +121,7 @@ pub fn schema() -> serde_json::Value {
     let mut schema = schemars::schema_for!(RawMapping).to_value();
     let helpers: Vec<&str> = super::helpers::names().collect();
     let note = format!(" Helpers: {}.", helpers.join(", "));
-    if let Some(rule) = schema.pointer_mut("/$defs/RawRule/properties") {
+    if let Some(rule) = schema.pointer_mut("/$defs/Rule/properties") {
         for field in ["title", "text", "thread"] {
             if let Some(serde_json::Value::String(text)) =
                 rule.pointer_mut(&format!("/{field}/description"))

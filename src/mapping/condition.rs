@@ -16,6 +16,7 @@ use crate::yaml::{pos, Spanned};
 /// `equals`, `one_of`, `matches` or `exists`; or `not` / `any` around others.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Condition")]
 pub struct RawCondition {
     /// A JSONPath (RFC 9535) into the payload; several values: any may pass.
     #[schemars(with = "Option<String>")]

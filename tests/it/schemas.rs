@@ -42,6 +42,30 @@ fn the_committed_schemas_are_the_generated_ones() {
 }
 
 #[test]
+fn the_schemas_list_kinds_schemes_and_helpers() {
+    let config: Value = serde_json::from_str(&generated("config")).unwrap();
+    let kinds = &config["$defs"]["TargetKind"]["enum"];
+    assert!(
+        kinds
+            .as_array()
+            .is_some_and(|k| k.len() == 10 && k.contains(&"chime".into())),
+        "{kinds}"
+    );
+    let schemes = &config["$defs"]["Verify"]["oneOf"][1]["properties"];
+    for scheme in ["github", "jira", "standard-webhooks", "hmac", "token"] {
+        assert!(schemes.get(scheme).is_some(), "{scheme}: {schemes}");
+    }
+    let mapping: Value = serde_json::from_str(&generated("mapping")).unwrap();
+    let text = mapping["$defs"]["Rule"]["properties"]["text"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.contains("Helpers: ") && text.contains("href") && text.contains("pluralize"),
+        "{text}"
+    );
+}
+
+#[test]
 fn every_shipped_file_passes_and_names_its_schema() {
     let config = std::fs::read_to_string(path("config.yaml")).unwrap();
     assert!(config.starts_with("# yaml-language-server: $schema=schemas/config.schema.json\n"));
