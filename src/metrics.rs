@@ -33,6 +33,11 @@ struct FailureLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabel {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PrunedLabel {
     kind: &'static str,
 }
@@ -53,6 +58,8 @@ pub struct Metrics {
     depth: Family<TargetLabel, Gauge>,
     oldest: Family<TargetLabel, Gauge<f64, AtomicU64>>,
     pruned: Family<PrunedLabel, Counter>,
+    reloads: Family<ReloadLabel, Counter>,
+    last_reload: Gauge<f64, AtomicU64>,
 }
 
 /// What became of a delivery attempt, as counted per target.
@@ -77,61 +84,87 @@ impl DeliveryResult {
 
 impl Default for Metrics {
     fn default() -> Self {
+        let mut metrics = Self {
+            events: Family::default(),
+            deliveries: Family::default(),
+            failures: Family::default(),
+            // 10 ms to about 45 h: a delivery can wait out a whole day of retries.
+            latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.01, 4.0, 13))
+            }),
+            depth: Family::default(),
+            oldest: Family::default(),
+            pruned: Family::default(),
+            reloads: Family::default(),
+            last_reload: Gauge::default(),
+            registry: Registry::with_prefix("hookbridge"),
+        };
+        metrics.register_all();
+        metrics
+    }
+}
+
+impl Metrics {
+    fn register_all(&mut self) {
+        let table: [(&str, &str, &dyn Registered); 9] = [
+            (
+                "events",
+                "Webhooks received, by route and outcome",
+                &self.events,
+            ),
+            (
+                "deliveries",
+                "Deliveries queued, delivered, retried and dead, by target",
+                &self.deliveries,
+            ),
+            (
+                "delivery_failures",
+                "Failed delivery attempts (retried or dead), by target and cause",
+                &self.failures,
+            ),
+            (
+                "delivery_latency_seconds",
+                "Time from accepting an event to the target taking its delivery",
+                &self.latency,
+            ),
+            ("queue_depth", "Pending deliveries per target", &self.depth),
+            (
+                "queue_oldest_pending_seconds",
+                "Age of the oldest pending delivery per target (0 when none)",
+                &self.oldest,
+            ),
+            (
+                "store_pruned_rows",
+                "Rows retention removed from the store: delivered, dead, dedup_key",
+                &self.pruned,
+            ),
+            (
+                "config_reloads",
+                "Config reloads (SIGHUP or POST /api/reload), by result: success or failure",
+                &self.reloads,
+            ),
+            (
+                "config_last_reload_success_timestamp_seconds",
+                "When the config last reloaded successfully (unix seconds; 0: never)",
+                &self.last_reload,
+            ),
+        ];
         let mut registry = Registry::with_prefix("hookbridge");
-        let events = Family::default();
-        registry.register(
-            "events",
-            "Webhooks received, by route and outcome",
-            events.clone(),
-        );
-        let deliveries = Family::default();
-        registry.register(
-            "deliveries",
-            "Deliveries queued, delivered, retried and dead, by target",
-            deliveries.clone(),
-        );
-        let failures = Family::default();
-        registry.register(
-            "delivery_failures",
-            "Failed delivery attempts (retried or dead), by target and cause",
-            failures.clone(),
-        );
-        // 10 ms to about 45 h: a delivery can wait out a whole day of retries.
-        let latency: HistogramFamily =
-            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.01, 4.0, 13)));
-        registry.register(
-            "delivery_latency_seconds",
-            "Time from accepting an event to the target taking its delivery",
-            latency.clone(),
-        );
-        let depth = Family::default();
-        registry.register(
-            "queue_depth",
-            "Pending deliveries per target",
-            depth.clone(),
-        );
-        let oldest = Family::default();
-        registry.register(
-            "queue_oldest_pending_seconds",
-            "Age of the oldest pending delivery per target (0 when none)",
-            oldest.clone(),
-        );
-        let pruned = Family::default();
-        registry.register(
-            "store_pruned_rows",
-            "Rows retention removed from the store: delivered, dead, dedup_key",
-            pruned.clone(),
-        );
-        Self {
-            registry,
-            pruned,
-            events,
-            deliveries,
-            failures,
-            latency,
-            depth,
-            oldest,
+        for (name, help, metric) in table {
+            metric.register_as(&mut registry, name, help);
         }
+        self.registry = registry;
+    }
+}
+
+/// A metric the registry can hold: registered as a clone sharing its values.
+trait Registered {
+    fn register_as(&self, registry: &mut Registry, name: &str, help: &str);
+}
+
+impl<M: prometheus_client::registry::Metric + Clone> Registered for M {
+    fn register_as(&self, registry: &mut Registry, name: &str, help: &str) {
+        registry.register(name, help, self.clone());
     }
 }
 
@@ -166,6 +199,14 @@ impl Metrics {
 
     pub fn delivered_after(&self, target: &str, seconds: f64) {
         self.latency.get_or_create(&label(target)).observe(seconds);
+    }
+
+    pub fn reload(&self, succeeded: bool, at: jiff::Timestamp) {
+        let result = if succeeded { "success" } else { "failure" };
+        self.reloads.get_or_create(&ReloadLabel { result }).inc();
+        if succeeded {
+            self.last_reload.set(at.as_millisecond() as f64 / 1000.0);
+        }
     }
 
     pub fn pruned(&self, pruned: &Pruned) {

@@ -97,7 +97,7 @@ impl JsonSchema for OverflowName {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub kind: Kind,
     /// `None` when the URL interpolated to "": the target is configured but off.

@@ -2,7 +2,6 @@
 //! target's rate, retrying with backoff. Workers share nothing but the store and the
 //! HTTP client, so a slow, throttled or dead target never delays the others.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,10 @@ use crate::store::{
 };
 use crate::target::Kind;
 
+mod fleet;
 pub mod retry;
+
+pub use fleet::{Crew, Fleet, Wakers};
 
 use retry::Verdict;
 
@@ -41,18 +43,6 @@ const LEASE_ASK_EVERY: Duration = Duration::from_secs(2);
 
 /// A worker renews its lease on a target this long before it ends.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-
-/// Wakes a target's worker when ingress queued something for it.
-#[derive(Debug, Clone, Default)]
-pub struct Wakers(HashMap<String, Arc<Notify>>);
-
-impl Wakers {
-    pub fn wake(&self, target: &str) {
-        if let Some(notify) = self.0.get(target) {
-            notify.notify_one();
-        }
-    }
-}
 
 /// When this replica last told the store it is alive. Workers trust their cached
 /// leases only while that is recent: a replica that could not heartbeat (paused, cut
@@ -104,48 +94,6 @@ pub fn heartbeat(
             }
         }
     })
-}
-
-/// Starts one worker per target that can send; they stop when `shutdown` turns true,
-/// leaving whatever is queued in the store for the next start.
-/// `replica` names this process's leases on targets in a store shared by replicas.
-pub fn start(
-    replica: &str,
-    config: &Config,
-    store: &Arc<dyn Store>,
-    metrics: &Arc<Metrics>,
-    clock: &Clock,
-    liveness: &Arc<Liveness>,
-    shutdown: &watch::Receiver<bool>,
-) -> Result<(Wakers, Vec<JoinHandle<()>>), reqwest::Error> {
-    let client = http::Client::new()?;
-    let mut wakers = HashMap::new();
-    let mut handles = Vec::new();
-    for (name, target) in &config.targets {
-        // A target that is off (no url) keeps its queue in the store for when it is on.
-        if !sends(target) {
-            continue;
-        }
-        let wake = Arc::new(Notify::new());
-        wakers.insert(name.clone(), Arc::clone(&wake));
-        let worker = Worker {
-            name: name.clone(),
-            target: target.clone(),
-            store: Arc::clone(store),
-            client: client.clone(),
-            metrics: Arc::clone(metrics),
-            spacing: target.rate_limit.map(spacing),
-            owner: replica.to_string(),
-            leased_until: None,
-            fence: None,
-            liveness: Arc::clone(liveness),
-            bucket_refills_at: None,
-            wake,
-            clock: clock.clone(),
-        };
-        handles.push(tokio::spawn(worker.run(shutdown.clone())));
-    }
-    Ok((Wakers(wakers), handles))
 }
 
 /// Whether a worker runs for the target: one that sends, or a preview, whose worker

@@ -13,7 +13,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::{error, reply, Gateway};
-use crate::config::Route;
+use crate::config::{Config, Route};
 use crate::mapping::Outcome;
 use crate::metrics::DeliveryResult;
 use crate::plan::{self, Plan, PlanError};
@@ -42,11 +42,13 @@ pub async fn hook(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(route) = gateway.config.routes.get(&route_name) else {
+    // This request sees this config to its end, whatever a reload swaps in meanwhile.
+    let config = gateway.config();
+    let Some(route) = config.routes.get(&route_name) else {
         gateway.metrics.event("(unknown)", "unknown_route");
         // The routes are not listed to the sender: a route without `verify` is
         // guarded only by its name. The operator finds them in the log.
-        let known: Vec<&str> = gateway.config.routes.keys().map(String::as_str).collect();
+        let known: Vec<&str> = config.routes.keys().map(String::as_str).collect();
         // Quoted: the name is the sender's, and a `%0A` in it must not start a log line.
         tracing::warn!(route = ?route_name, known = ?known, "POST to a route that is not configured");
         return error(
@@ -56,17 +58,14 @@ pub async fn hook(
     };
     let id = uuid::Uuid::now_v7().to_string();
     let span = tracing::info_span!("event", %id, route = %route_name);
-    let outcome = accept(
-        &gateway,
-        &route_name,
+    let routed = Routed {
+        config: &config,
+        name: &route_name,
         route,
-        &id,
-        query.as_deref(),
-        &headers,
-        body,
-    )
-    .instrument(span)
-    .await;
+    };
+    let outcome = accept(&gateway, &routed, &id, query.as_deref(), &headers, body)
+        .instrument(span)
+        .await;
     match outcome {
         Ok((name, response)) => {
             gateway.metrics.event(&route_name, name);
@@ -88,19 +87,30 @@ pub async fn hook(
 
 /// The request path, in flow order: read the body, verify it, plan the deliveries
 /// (pure), store them, wake the workers, answer.
+/// The route a request came to, in the config it started with.
+struct Routed<'a> {
+    config: &'a Arc<Config>,
+    name: &'a str,
+    route: &'a Route,
+}
+
 async fn accept(
     gateway: &Gateway,
-    route_name: &str,
-    route: &Route,
+    routed: &Routed<'_>,
     id: &str,
     query: Option<&str>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(&'static str, Response), Refusal> {
-    let timeout = gateway.config.server.read_timeout;
+    let Routed {
+        config,
+        name: route_name,
+        route,
+    } = *routed;
+    let timeout = config.server.read_timeout;
     let body = read_body(body, headers, route.max_body, timeout).await?;
     supported_format(headers)?;
-    let plan = verified_plan(gateway, route_name, headers, query, body).await?;
+    let plan = verified_plan(gateway, config, route_name, headers, query, body).await?;
     let rule = match &plan.outcome {
         Outcome::Message(message) => message.rule.clone(),
         Outcome::Dropped { rule } => {
@@ -126,6 +136,7 @@ async fn accept(
 /// out its time, gets a 503 with `Retry-After` rather than an unbounded queue.
 async fn verified_plan(
     gateway: &Gateway,
+    config: &Arc<Config>,
     route_name: &str,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -144,13 +155,13 @@ async fn verified_plan(
     let Ok(_in_line) = Arc::clone(&gateway.cpu.line).try_acquire_owned() else {
         return Err(busy());
     };
-    let wait = gateway.config.server.read_timeout;
+    let wait = config.server.read_timeout;
     let slot =
         match tokio::time::timeout(wait, Arc::clone(&gateway.cpu.slots).acquire_owned()).await {
             Ok(Ok(slot)) => slot,
             _ => return Err(busy()),
         };
-    let config = Arc::clone(&gateway.config);
+    let config = Arc::clone(config);
     let route_name = route_name.to_string();
     let headers = headers.clone();
     let query = query.map(str::to_string);
@@ -253,7 +264,7 @@ async fn store(
                     gateway.metrics.delivery(target, DeliveryResult::Delivered);
                 } else {
                     gateway.metrics.delivery(target, DeliveryResult::Queued);
-                    gateway.wakers.wake(target);
+                    gateway.wake(target);
                 }
             }
             tracing::info!(%rule, deliveries = count, "accepted");

@@ -20,23 +20,41 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::deliver::{self, Wakers};
+use crate::deliver::{self, Crew, Fleet};
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
 
 mod ingress;
 mod ops;
+pub mod reload;
 mod retention;
 
 /// What every handler shares.
 pub struct Gateway {
-    pub config: Arc<Config>,
+    /// Swapped whole by a reload: a request holds the one it started with.
+    config: std::sync::RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
-    pub wakers: Wakers,
+    pub fleet: Fleet,
     pub clock: Clock,
     /// Verifying and planning events, a core each (see ingress).
     pub cpu: Cpu,
+    /// The id this process holds target leases under.
+    pub replica: String,
+}
+
+impl Gateway {
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn swap(&self, config: Arc<Config>) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+
+    pub fn wake(&self, target: &str) {
+        self.fleet.wakers().wake(target);
+    }
 }
 
 /// One slot per core for verifying and planning, and a bounded line for them.
@@ -58,52 +76,28 @@ impl Cpu {
 /// A started gateway: its address, and the handle that stops it.
 pub struct Running {
     pub addr: SocketAddr,
+    gateway: Arc<Gateway>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
-    workers: Vec<JoinHandle<()>>,
-    shutdown_grace: Duration,
-    /// To give up the leases of workers cut off mid-send.
-    leases: Leases,
-}
-
-struct Leases {
-    store: Arc<dyn Store>,
-    replica: String,
-    targets: Vec<String>,
-}
-
-impl Leases {
-    /// Hands every target's lease back, so that another replica (or the next start)
-    /// need not wait for it to run out. Bounded: a store that does not answer leaves
-    /// them to expire.
-    async fn release(&self) {
-        let all = async {
-            for target in &self.targets {
-                let _ = self.store.release(target, &self.replica).await;
-            }
-        };
-        if tokio::time::timeout(Duration::from_secs(1), all)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "cannot give the targets' leases up; other replicas take them when they run out"
-            );
-        }
-    }
+    /// Heartbeat and retention; the workers are the fleet's.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, and gives requests and sends in flight `shutdown_grace` in all
     /// to finish. A send still running then is cut off: its delivery stays pending and
-    /// goes out at the next start (at least once, as after a crash). Queued work stays
-    /// in the store.
+    /// goes out at the next start (at least once, as after a crash), and its lease is
+    /// handed back. Queued work stays in the store.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let deadline = tokio::time::sleep(self.shutdown_grace);
+        let workers = self.gateway.fleet.stop().await;
+        let deadline = tokio::time::sleep(self.gateway.config().server.shutdown_grace);
         tokio::pin!(deadline);
         let mut cut_off = 0;
-        for mut task in std::iter::once(self.server).chain(self.workers) {
+        for mut task in std::iter::once(self.server)
+            .chain(self.tasks)
+            .chain(workers)
+        {
             tokio::select! {
                 _ = &mut task => {}
                 () = &mut deadline => {
@@ -117,8 +111,33 @@ impl Running {
                 cut_off,
                 "work still in flight after shutdown_grace was cut off; its deliveries stay pending for the next start"
             );
-            self.leases.release().await;
+            release_leases(&self.gateway).await;
         }
+    }
+
+    /// Reloads the config and its mappings, as SIGHUP does.
+    pub async fn reload(&self) -> Result<reload::Reloaded, reload::Refused> {
+        reload::reload(&self.gateway).await
+    }
+}
+
+/// Hands every target's lease back, so that another replica (or the next start)
+/// need not wait for it to run out. Bounded: a store that does not answer leaves them
+/// to expire.
+async fn release_leases(gateway: &Gateway) {
+    let config = gateway.config();
+    let all = async {
+        for target in config.targets.keys() {
+            let _ = gateway.store.release(target, &gateway.replica).await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(1), all)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "cannot give the targets' leases up; other replicas take them when they run out"
+        );
     }
 }
 
@@ -158,35 +177,34 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let (stop, stopping) = watch::channel(false);
     deliver::warn_about_stranded(&config, store.as_ref()).await;
     let replica = uuid::Uuid::now_v7().to_string();
-    let (wakers, workers) =
-        background(&replica, &config, &store, &metrics, &clock, &stopping).await?;
-    let leases = Leases {
-        store: Arc::clone(&store),
-        replica: replica.clone(),
-        targets: config.targets.keys().cloned().collect(),
-    };
+    let (fleet, tasks) = background(&replica, &config, &store, &metrics, &clock, &stopping).await?;
     let gateway = Arc::new(Gateway {
-        config: Arc::clone(&config),
+        config: std::sync::RwLock::new(Arc::clone(&config)),
         store,
         metrics,
-        wakers,
+        fleet,
         clock,
         cpu: Cpu::per_core(),
+        replica: replica.clone(),
     });
-    let shutdown_grace = config.server.shutdown_grace;
-    let server = tokio::spawn(accept_loop(listener, router(gateway), config, stopping));
+    let server = tokio::spawn(accept_loop(
+        listener,
+        router(Arc::clone(&gateway)),
+        config,
+        stopping,
+    ));
     tracing::info!(%addr, %replica, "listening");
     Ok(Running {
         addr,
+        gateway,
         stop,
         server,
-        workers,
-        shutdown_grace,
-        leases,
+        tasks,
     })
 }
 
-/// The tasks beside the server: a worker per target, the heartbeat, retention.
+/// The work beside the server: a worker per target (the fleet), the heartbeat, and
+/// retention.
 async fn background(
     replica: &str,
     config: &Config,
@@ -194,7 +212,7 @@ async fn background(
     metrics: &Arc<Metrics>,
     clock: &Clock,
     stopping: &watch::Receiver<bool>,
-) -> Result<(Wakers, Vec<JoinHandle<()>>), ServerError> {
+) -> Result<(Fleet, Vec<JoinHandle<()>>), ServerError> {
     // Alive before any lease is asked for, so no other replica takes this one's
     // targets for a dead one's.
     store
@@ -202,22 +220,24 @@ async fn background(
         .await
         .map_err(ServerError::StoreNotReady)?;
     let liveness = deliver::Liveness::beating(clock.instant());
-    let (wakers, mut tasks) =
-        deliver::start(replica, config, store, metrics, clock, &liveness, stopping)?;
-    tasks.push(deliver::heartbeat(
-        replica,
-        store,
-        &liveness,
-        clock,
-        stopping.clone(),
-    ));
-    tasks.push(retention::spawn(
-        Arc::clone(store),
-        config.retention,
-        Arc::clone(metrics),
-        stopping.clone(),
-    ));
-    Ok((wakers, tasks))
+    let fleet = Fleet::new(Crew {
+        replica: replica.to_string(),
+        store: Arc::clone(store),
+        metrics: Arc::clone(metrics),
+        liveness: Arc::clone(&liveness),
+        clock: clock.clone(),
+    })?;
+    fleet.follow(&config.targets).await;
+    let tasks = vec![
+        deliver::heartbeat(replica, store, &liveness, clock, stopping.clone()),
+        retention::spawn(
+            Arc::clone(store),
+            config.retention,
+            Arc::clone(metrics),
+            stopping.clone(),
+        ),
+    ];
+    Ok((fleet, tasks))
 }
 
 fn router(gateway: Arc<Gateway>) -> Router {
@@ -238,6 +258,7 @@ fn router(gateway: Arc<Gateway>) -> Router {
         .route("/api/deliveries", get(ops::list))
         .route("/api/deliveries/replay", post(ops::replay_dead))
         .route("/api/deliveries/{id}/replay", post(ops::replay_one))
+        .route("/api/reload", post(ops::reload))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
@@ -349,10 +370,26 @@ impl Drop for ClientSlot {
     }
 }
 
-/// Runs until SIGTERM or SIGINT, then stops in order.
+/// Runs until SIGTERM or SIGINT, then stops in order; SIGHUP reloads the config.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
     let running = start(config).await?;
-    wait_for_signal().await?;
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(ServerError::Signal)?;
+    let stop = wait_for_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            stopped = &mut stop => {
+                stopped?;
+                break;
+            }
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reloading the config");
+                // Its outcome is logged and counted either way.
+                let _ = running.reload().await;
+            }
+        }
+    }
     tracing::info!("signal received; shutting down");
     running.stop().await;
     tracing::info!("stopped; queued deliveries stay in the store for the next start");

@@ -28,7 +28,7 @@ pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
 pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     match gateway.store.queues().await {
         Ok(stats) => gateway.metrics.set_queues(
-            gateway.config.targets.keys().map(String::as_str),
+            gateway.config().targets.keys().map(String::as_str),
             &stats,
             gateway.clock.now(),
         ),
@@ -61,7 +61,7 @@ pub async fn preview(
     headers: HeaderMap,
     Query(query): Query<PreviewQuery>,
 ) -> Response {
-    if let Some(token) = &gateway.config.admin_token {
+    if let Some(token) = &gateway.config().admin_token {
         if !presents(&headers, token) {
             let mut response = error(
                 StatusCode::UNAUTHORIZED,
@@ -80,7 +80,7 @@ pub async fn preview(
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "before is a delivery id"),
     };
     let targets: Vec<String> = gateway
-        .config
+        .config()
         .targets
         .iter()
         .filter(|(_, t)| t.kind == Kind::Preview)
@@ -173,7 +173,8 @@ fn escape(text: &str) -> String {
 
 /// The admin API answers only to `Authorization: Bearer <admin_token>`.
 fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
-    let Some(token) = &gateway.config.admin_token else {
+    let config = gateway.config();
+    let Some(token) = &config.admin_token else {
         return Err((
             StatusCode::NOT_FOUND,
             "the admin API is off: set admin_token in the config (HOOKBRIDGE_ADMIN_TOKEN)",
@@ -267,8 +268,8 @@ async fn replay(gateway: &Gateway, headers: &HeaderMap, which: Replay) -> Respon
     }
     match gateway.store.replay(which).await {
         Ok(ids) => {
-            for target in gateway.config.targets.keys() {
-                gateway.wakers.wake(target);
+            for target in gateway.config().targets.keys() {
+                gateway.wake(target);
             }
             tracing::info!(?ids, "replayed");
             reply(StatusCode::OK, &json!({"replayed": ids}))
@@ -285,4 +286,24 @@ fn store_error(err: &StoreError) -> Response {
         StoreError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, err.to_string())
+}
+
+/// `POST /api/reload`: as SIGHUP, with the outcome in the answer.
+pub async fn reload(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    if let Err((status, message)) = authorize(&gateway, &headers) {
+        return error(status, message);
+    }
+    match super::reload::reload(&gateway).await {
+        Ok(done) => reply(
+            StatusCode::OK,
+            &json!({"reloaded": true, "restart_needed": done.restart_needed}),
+        ),
+        Err(refused) => reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({
+                "error": "the config was not reloaded; the gateway serves the one it had: fix these and reload again",
+                "problems": refused.problems,
+            }),
+        ),
+    }
 }

@@ -15,6 +15,7 @@ mod kinds;
 mod ops;
 mod pg;
 mod promises;
+mod reload;
 mod render;
 mod replicas;
 mod schemas;
