@@ -22,6 +22,9 @@ pub struct Args {
     /// level filter (default: info).
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
+    /// Reload by itself when config.yaml or a mapping it names changes (as SIGHUP).
+    #[arg(long)]
+    watch: bool,
 }
 
 /// How long the runtime waits for blocking tasks once the gateway has stopped.
@@ -42,7 +45,7 @@ pub fn run(config: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let served = runtime.block_on(crate::server::serve(config));
+    let served = runtime.block_on(crate::server::serve(config, args.watch));
     // Work cut off at the end of shutdown_grace may leave a blocking task (a store
     // call, an event being planned) running: the process exits without it.
     runtime.shutdown_timeout(STRAGGLERS);

@@ -24,6 +24,7 @@ use crate::deliver::{self, Crew, Fleet};
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
 
+mod files;
 mod ingress;
 mod ops;
 pub mod reload;
@@ -158,9 +159,11 @@ pub enum ServerError {
     Client(#[from] reqwest::Error),
     #[error("cannot wait for SIGTERM or SIGINT")]
     Signal(#[source] std::io::Error),
+    #[error("cannot watch the config's files (--watch)")]
+    Watch(#[source] notify::Error),
 }
 
-pub async fn start(config: Config) -> Result<Running, ServerError> {
+pub async fn start(config: Config, watch_files: bool) -> Result<Running, ServerError> {
     let config = Arc::new(config);
     let clock = Clock::system();
     let store = store::open(&config.store, clock.clone(), store::Access::Serve).await?;
@@ -187,6 +190,12 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         cpu: Cpu::per_core(),
         replica: replica.clone(),
     });
+    let mut tasks = tasks;
+    if watch_files {
+        let watching =
+            files::spawn(Arc::clone(&gateway), stopping.clone()).map_err(ServerError::Watch)?;
+        tasks.push(watching);
+    }
     let server = tokio::spawn(accept_loop(
         listener,
         router(Arc::clone(&gateway)),
@@ -371,8 +380,8 @@ impl Drop for ClientSlot {
 }
 
 /// Runs until SIGTERM or SIGINT, then stops in order; SIGHUP reloads the config.
-pub async fn serve(config: Config) -> Result<(), ServerError> {
-    let running = start(config).await?;
+pub async fn serve(config: Config, watch_files: bool) -> Result<(), ServerError> {
+    let running = start(config, watch_files).await?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(ServerError::Signal)?;
     let stop = wait_for_signal();

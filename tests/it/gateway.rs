@@ -60,9 +60,22 @@ impl Gateway {
     }
 
     pub fn start_with(file: &Path, env: &[(&str, &str)]) -> Gateway {
+        Self::launch(file, env, &[])
+    }
+
+    /// As `start`, with `serve --watch`.
+    pub fn start_watching(dir: &Path, config: &str) -> Gateway {
+        let file = dir.join("config.yaml");
+        std::fs::write(&file, config).expect("config is writable");
+        Self::launch(&file, &[], &["--watch"])
+    }
+
+    fn launch(file: &Path, env: &[(&str, &str)], args: &[&str]) -> Gateway {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hookbridge"));
         command
-            .args(["serve", "--log-format", "json", "--config"])
+            .args(["serve", "--log-format", "json"])
+            .args(args)
+            .arg("--config")
             .arg(file)
             .env("HOOKBRIDGE_LOG", "info")
             .stdin(Stdio::null())

@@ -99,8 +99,11 @@ async fn sighup_and_the_api_reload_edits_and_refuse_broken_ones() {
         texts(&first)
     );
 
-    // A broken edit: refused with where it is, and the old config serves on.
+    // A broken edit: refused with where it is, by SIGHUP and by the API, and the old
+    // config serves on.
     std::fs::write(dir.path().join("m.yaml"), mapping("{{#if n}} unclosed")).unwrap();
+    gateway.signal("HUP");
+    assert!(gateway.logs("the config was not reloaded", SOON).await);
     let (status, body) = gateway.api(Method::POST, "/api/reload").await;
     assert_eq!(status, 422, "{body}");
     let problems = body["problems"].to_string();
@@ -119,7 +122,27 @@ async fn sighup_and_the_api_reload_edits_and_refuse_broken_ones() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("hookbridge_config_reloads_total{result=\"failure\"} 1"),
+        metrics.contains("hookbridge_config_reloads_total{result=\"failure\"} 2"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn serve_watch_reloads_an_edited_mapping_by_itself() {
+    let chat = StandIn::service("ringcentral").await;
+    let dir = scratch();
+    std::fs::write(dir.path().join("m.yaml"), mapping("before {{n}}")).unwrap();
+    let gateway = Gateway::start_watching(dir.path(), &yaml(&chat.webhook()));
+    // An editor's save: a new file renamed over the old one.
+    let fresh = dir.path().join(".m.yaml.swp");
+    std::fs::write(&fresh, mapping("after {{n}}")).unwrap();
+    std::fs::rename(&fresh, dir.path().join("m.yaml")).unwrap();
+    assert!(
+        gateway.logs("config reloaded", SOON).await,
+        "{}",
+        gateway.log()
+    );
+    let (status, _) = gateway.post("t", json!({"n": 1}).to_string(), &[]).await;
+    assert_eq!(status, 202);
+    wait_for_text(&chat, "after 1").await;
 }
