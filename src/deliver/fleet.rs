@@ -137,9 +137,4 @@ impl Fleet {
             })
             .collect()
     }
-
-    /// The targets this process delivers to now.
-    pub async fn targets(&self) -> Vec<String> {
-        self.hands.lock().await.keys().cloned().collect()
-    }
 }
