@@ -56,7 +56,8 @@ pub struct Fleet {
     crew: Crew,
     client: http::Client,
     wakers: Wakers,
-    hands: tokio::sync::Mutex<HashMap<String, Hand>>,
+    /// `None` once stopped: a reload racing the stop hires no one.
+    hands: tokio::sync::Mutex<Option<HashMap<String, Hand>>>,
 }
 
 impl Fleet {
@@ -65,7 +66,7 @@ impl Fleet {
             crew,
             client: http::Client::new()?,
             wakers: Wakers::default(),
-            hands: tokio::sync::Mutex::default(),
+            hands: tokio::sync::Mutex::new(Some(HashMap::new())),
         })
     }
 
@@ -77,7 +78,8 @@ impl Fleet {
     /// queue in the store for when it is on. Returns when changed targets' old workers
     /// have ended (each after its current attempt) and their new ones run.
     pub async fn follow(&self, targets: &BTreeMap<String, Target>) {
-        let mut hands = self.hands.lock().await;
+        let mut guard = self.hands.lock().await;
+        let Some(hands) = guard.as_mut() else { return };
         let stale: Vec<String> = hands
             .iter()
             .filter(|(name, hand)| {
@@ -128,10 +130,10 @@ impl Fleet {
 
     /// Asks every worker to stop after its current attempt; their tasks, to await.
     pub async fn stop(&self) -> Vec<JoinHandle<()>> {
-        let mut hands = self.hands.lock().await;
+        let hands = self.hands.lock().await.take().unwrap_or_default();
         hands
-            .drain()
-            .map(|(_, hand)| {
+            .into_values()
+            .map(|hand| {
                 let _ = hand.stop.send(true);
                 hand.task
             })

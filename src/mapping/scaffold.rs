@@ -75,6 +75,14 @@ enum Key {
     Field { path: String, value: String },
 }
 
+impl Key {
+    fn value(&self) -> &str {
+        match self {
+            Key::Header { value, .. } | Key::Field { value, .. } => value,
+        }
+    }
+}
+
 struct Variable {
     name: String,
     keys: Vec<String>,
@@ -86,26 +94,24 @@ struct Variable {
 pub fn scaffold(sample: &Sample) -> String {
     let key = event_key(sample);
     let variables = variables(sample.payload);
-    let rule = rule_name(match &key {
-        Some(Key::Header { value, .. } | Key::Field { value, .. }) => value,
-        None => "event",
-    });
+    let rule = rule_name(key.as_ref().map_or("event", Key::value));
     let mut out = String::new();
     let _ = writeln!(
         out,
         "# A starter mapping made by `hookbridge scaffold` from {}.\n\
          # Keep the variables a room needs, write the text, add a rule per event, then\n\
-         # `hookbridge test --mapping THIS_FILE`.\n\
+         # `hookbridge test THIS_FILE`.\n\
          source: {}\nactivity: {}\n\nrules:\n  - name: {rule}",
-        sample.payload_path,
-        quoted(sample.source),
-        quoted(&title_case(sample.source)),
+        comment(sample.payload_path),
+        quoted(&rule_name(sample.source)),
+        quoted(&title_case(&rule_name(sample.source))),
     );
     match &key {
         Some(Key::Header { name, value }) => {
             let _ = writeln!(
                 out,
-                "    when:\n      - {{header: {name}, equals: {}}}",
+                "    when:\n      - {{header: {}, equals: {}}}",
+                quoted(name),
                 quoted(value)
             );
         }
@@ -138,7 +144,7 @@ pub fn scaffold(sample: &Sample) -> String {
         quoted(sample.payload_path)
     );
     if let Some(Key::Header { name, value }) = &key {
-        let _ = writeln!(out, "    headers: [[{name}, {}]]", quoted(value));
+        let _ = writeln!(out, "    headers: [[{}, {}]]", quoted(name), quoted(value));
     }
     let _ = writeln!(out, "    expect:\n      rule: {rule}");
     out
@@ -336,11 +342,12 @@ fn templates(sample: &Sample, key: &Option<Key>, variables: &[Variable]) -> Stri
         .iter()
         .filter(|v| is_link(&v.key) && v.value.starts_with("http"))
         .max_by_key(|v| (shared(v), page_key(&v.key), std::cmp::Reverse(v.keys.len())));
-    let event = match key {
-        Some(Key::Header { value, .. } | Key::Field { value, .. }) => format!(" {value}"),
-        None => String::new(),
-    };
-    let label = title_case(sample.source);
+    // Only words go into the templates: a payload's or a user's text could hold `{{`
+    // or markdown.
+    let event = key
+        .as_ref()
+        .map_or(String::new(), |k| format!(" {}", rule_name(k.value())));
+    let label = title_case(&rule_name(sample.source));
     let title = match heading {
         Some(h) => format!("{label}{event}: {{{{{}}}}}", h.name),
         None => format!("{label}{event}"),
@@ -373,21 +380,15 @@ fn is_link(key: &str) -> bool {
 
 /// A rule name from an event: `pullrequest:created` -> `pullrequest-created`.
 fn rule_name(event: &str) -> String {
-    let name: String = event
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
+    let words: Vec<String> = event
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase)
         .collect();
-    let name = name.trim_matches('-').to_string();
-    if name.is_empty() {
+    if words.is_empty() {
         "event".into()
     } else {
-        name
+        words.join("-")
     }
 }
 
@@ -433,10 +434,10 @@ mod tests {
             json!({"pr": {"title": "Fix it", "links": {"html": {"href": "https://x.test/1"}}}}),
             &[("X-Event-Key", "pullrequest:created")],
         );
-        assert!(text.contains("  - name: pullrequest-created\n    when:\n      - {header: X-Event-Key, equals: \"pullrequest:created\"}"), "{text}");
+        assert!(text.contains("  - name: pullrequest-created\n    when:\n      - {header: \"X-Event-Key\", equals: \"pullrequest:created\"}"), "{text}");
         assert!(text.contains("      title: \"$.pr.title\""), "{text}");
         assert!(text.contains("[{{title}}]({{href href}})"), "{text}");
-        assert!(text.contains("    headers: [[X-Event-Key, \"pullrequest:created\"]]\n    expect:\n      rule: pullrequest-created"), "{text}");
+        assert!(text.contains("    headers: [[\"X-Event-Key\", \"pullrequest:created\"]]\n    expect:\n      rule: pullrequest-created"), "{text}");
     }
 
     #[test]
@@ -465,5 +466,36 @@ mod tests {
             "{text}"
         );
         assert_eq!(path_to(&["a b", "it's", "x1"]), "$['a b']['it\\'s'].x1");
+    }
+
+    /// A hostile event name and source reach the mapping only as quoted YAML and as
+    /// plain words in its templates: the result loads, and renders no template or
+    /// markdown from them.
+    #[test]
+    fn hostile_names_stay_out_of_the_templates_and_the_result_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let payload = json!({"type": "{{#each x}} **@here** \"\n#", "title": "{{t}}"});
+        let file = dir.path().join("p.json");
+        std::fs::write(&file, payload.to_string()).unwrap();
+        let text = scaffold(&Sample {
+            payload: &payload,
+            headers: &[],
+            source: "a*b{{c}}",
+            payload_path: &file.display().to_string(),
+        });
+        let mapping = super::super::Mapping::from_source(&dir.path().join("m.yaml"), &text)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let rendered = mapping
+            .apply(&super::super::Event::new(&payload, &[]))
+            .expect("renders");
+        let super::super::Outcome::Message(message) = rendered else {
+            panic!("no match: {text}")
+        };
+        assert_eq!(message.title, "A-b-c each-x-here: {{t}}", "{text}");
+        assert!(
+            !message.text.contains("@here") || message.text.contains("each-x-here"),
+            "{}",
+            message.text
+        );
     }
 }

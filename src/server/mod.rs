@@ -91,9 +91,13 @@ impl Running {
     /// handed back. Queued work stays in the store.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let workers = self.gateway.fleet.stop().await;
         let deadline = tokio::time::sleep(self.gateway.config().server.shutdown_grace);
         tokio::pin!(deadline);
+        // A reload replacing a worker holds the fleet until that worker's attempt ends.
+        let workers = tokio::select! {
+            workers = self.gateway.fleet.stop() => workers,
+            () = &mut deadline => Vec::new(),
+        };
         let mut cut_off = 0;
         for mut task in std::iter::once(self.server)
             .chain(self.tasks)

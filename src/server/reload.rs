@@ -69,13 +69,52 @@ fn keep_restart_settings(current: &Config, next: &mut Config) -> Vec<String> {
         changed.push("retention".to_string());
         next.retention = current.retention;
     }
+    // The accept loop sizes its limits and its header timeout once.
     let (now, was) = (&mut next.server, &current.server);
     if now.max_connections != was.max_connections
         || now.max_connections_per_client != was.max_connections_per_client
+        || now.read_timeout != was.read_timeout
     {
-        changed.push("server.max_connections".to_string());
+        changed
+            .push("server.max_connections, max_connections_per_client, read_timeout".to_string());
         now.max_connections = was.max_connections;
         now.max_connections_per_client = was.max_connections_per_client;
+        now.read_timeout = was.read_timeout;
     }
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn config(listen: &str, read_timeout: &str, token: &str) -> Config {
+        let yaml = format!(
+            "listen: {listen}\nadmin_token: {token}\nserver: {{read_timeout: {read_timeout}}}\n\
+             targets:\n  p: {{kind: preview}}\nroutes: {{}}\n"
+        );
+        Config::from_source(Path::new("config.yaml"), &yaml)
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn settings_read_once_keep_their_value_and_are_named_the_rest_apply() {
+        let current = config("127.0.0.1:8080", "10s", "old");
+        let mut next = config("127.0.0.1:9090", "20s", "new");
+        let changed = keep_restart_settings(&current, &mut next);
+        assert_eq!(changed.len(), 2, "{changed:?}");
+        assert!(changed[0] == "listen" && changed[1].contains("read_timeout"));
+        assert_eq!(next.listen, current.listen);
+        assert_eq!(next.server.read_timeout, current.server.read_timeout);
+        assert_eq!(
+            next.admin_token.as_deref(),
+            Some("new"),
+            "the token applies at once"
+        );
+        let mut same = config("127.0.0.1:8080", "10s", "new");
+        assert!(keep_restart_settings(&current, &mut same).is_empty());
+    }
 }
