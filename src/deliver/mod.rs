@@ -116,9 +116,9 @@ struct Worker {
     /// Time between two sends, from the rate limit; `None`: no limit.
     spacing: Option<Duration>,
     owner: String,
-    leased_until: Option<tokio::time::Instant>,
-    /// What this worker's updates carry while it holds the target.
-    fence: Option<Fence>,
+    /// The target's lease while this worker holds it: the fence its updates carry,
+    /// and when the lease runs out.
+    lease: Option<(Fence, tokio::time::Instant)>,
     liveness: Arc<Liveness>,
     /// The service said its rate bucket is empty until then.
     bucket_refills_at: Option<tokio::time::Instant>,
@@ -148,15 +148,16 @@ impl Worker {
     async fn hold_lease(&mut self) -> Result<bool, StoreError> {
         let now = self.clock.instant();
         let cached = self
-            .leased_until
-            .is_some_and(|until| until > now + LEASE_MARGIN + self.target.timeout);
+            .lease
+            .as_ref()
+            .is_some_and(|(_, until)| *until > now + LEASE_MARGIN + self.target.timeout);
         if cached && self.liveness.fresh(now) {
             return Ok(true);
         }
         let ttl = self.lease_ttl();
-        self.fence = self.store.lease(&self.name, &self.owner, ttl).await?;
-        self.leased_until = self.fence.is_some().then(|| now + ttl);
-        Ok(self.fence.is_some())
+        let fence = self.store.lease(&self.name, &self.owner, ttl).await?;
+        self.lease = fence.map(|fence| (fence, now + ttl));
+        Ok(self.lease.is_some())
     }
 
     async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
@@ -202,7 +203,7 @@ impl Worker {
             let span = tracing::info_span!("delivery", id = delivery.id, event = %delivery.event_id, target_name = %self.name);
             self.deliver(delivery, &mut shutdown).instrument(span).await;
         }
-        if self.leased_until.is_some() {
+        if self.lease.is_some() {
             if let Err(err) = self.store.release(&self.name, &self.owner).await {
                 tracing::warn!(target_name = %self.name, %err, "cannot give the target's lease up; another replica takes it when it runs out");
             }
@@ -314,15 +315,14 @@ impl Worker {
     /// again later, which at-least-once delivery allows. A fenced-out worker lets the
     /// target go: the replica that took it over owns the outcome now.
     async fn record(&mut self, id: i64, update: Update) -> bool {
-        let Some(fence) = &self.fence else {
+        let Some((fence, _)) = &self.lease else {
             return false;
         };
         match self.store.update(id, update, fence).await {
             Ok(()) => true,
             Err(StoreError::Stale(_)) => {
                 tracing::warn!("another replica took this target over while this one was paused or cut off from the store; the outcome is left to it");
-                self.fence = None;
-                self.leased_until = None;
+                self.lease = None;
                 false
             }
             Err(err) => {
