@@ -85,8 +85,6 @@ pub async fn hook(
     }
 }
 
-/// The request path, in flow order: read the body, verify it, plan the deliveries
-/// (pure), store them, wake the workers, answer.
 /// The route a request came to, in the config it started with.
 struct Routed<'a> {
     config: &'a Arc<Config>,
@@ -94,6 +92,8 @@ struct Routed<'a> {
     route: &'a Route,
 }
 
+/// The request path, in flow order: read the body, verify it, plan the deliveries
+/// (pure), store them, wake the workers, answer.
 async fn accept(
     gateway: &Gateway,
     routed: &Routed<'_>,
