@@ -39,6 +39,16 @@ impl Cutoffs {
     }
 }
 
+/// Why an update changed no row: the delivery is gone, or it is not this writer's
+/// to change (settled meanwhile, or its target taken over).
+pub fn not_updated(id: i64, exists: bool) -> StoreError {
+    if exists {
+        StoreError::Stale(id)
+    } else {
+        StoreError::NotFound(id)
+    }
+}
+
 /// A new delivery's columns.
 pub struct Insert {
     pub status: &'static str,

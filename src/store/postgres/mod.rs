@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
-use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
+use super::rows::{
+    millis, not_updated, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT,
+};
 use super::{
     Accepted, Delivery, Fence, Filter, NewEvent, Pruned, QueueStats, Replay, Status, Store,
     StoreError, Update, DEDUP_WINDOW, SILENT_AFTER,
@@ -225,11 +227,7 @@ impl Store for PostgresStore {
                 .await
                 .map_err(unavailable)?
                 .is_some();
-            return Err(if exists {
-                StoreError::Stale(id)
-            } else {
-                StoreError::NotFound(id)
-            });
+            return Err(not_updated(id, exists));
         }
         Ok(())
     }

@@ -17,7 +17,9 @@ use tokio::sync::oneshot;
 use self::lock::ServeLock;
 use self::pacing::Pacing;
 use self::writer::{write_loop, Job, Write};
-use super::rows::{millis, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT};
+use super::rows::{
+    millis, not_updated, timestamp, Change, Cutoffs, Insert, Stored, COLUMNS, FORMAT,
+};
 use super::{
     Accepted, Access, Delivery, Fence, Filter, NewEvent, OpenError, Pruned, QueueStats, Replay,
     Store, StoreError, Update, DEDUP_WINDOW,
@@ -319,11 +321,7 @@ fn update(conn: &Connection, id: i64, update: &Update, now: Timestamp) -> Result
         let exists = conn
             .prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1")?
             .exists([id])?;
-        return Err(if exists {
-            StoreError::Stale(id)
-        } else {
-            StoreError::NotFound(id)
-        });
+        return Err(not_updated(id, exists));
     }
     Ok(())
 }
