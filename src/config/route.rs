@@ -71,6 +71,15 @@ impl JsonSchema for VerifySchema {
                 "additionalProperties": false
             }),
         );
+        schemes.insert(
+            "basic".into(),
+            serde_json::json!({
+                "description": "HTTP Basic credentials: the password(s) for any user name, or a user and password(s)",
+                "anyOf": [secret, {"type": "object",
+                    "properties": {"user": {"type": "string"}, "password": secret, "passwords": secret},
+                    "additionalProperties": false}]
+            }),
+        );
         schemars::json_schema!({
             "oneOf": [
                 {"const": "none", "description": "no verification: the route takes anyone's requests"},

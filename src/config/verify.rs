@@ -36,9 +36,17 @@ fn compile_check(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
     if let Some((_, preset)) = PRESETS.iter().find(|(name, _)| name == kind) {
         return compile_preset(*preset, value, loader);
     }
+    if kind == "basic" && !matches!(value.value, Tree::Map(_)) {
+        let passwords = secrets(value, loader)?;
+        return Some(Verify::Basic {
+            user: None,
+            passwords,
+        });
+    }
     let known: &[&str] = match kind.as_str() {
         "hmac" => &["header", "secret", "secrets", "algorithm", "prefix"],
         "token" => &["header", "query", "value", "values"],
+        "basic" => &["user", "password", "passwords"],
         _ => {
             loader.error(
                 pos(tree),
@@ -48,10 +56,19 @@ fn compile_check(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
         }
     };
     let settings = Settings::read(kind, known, value, loader)?;
-    if kind == "token" {
-        compile_token(&settings, loader)
-    } else {
-        compile_hmac(&settings, loader)
+    match kind.as_str() {
+        "token" => compile_token(&settings, loader),
+        "basic" => {
+            let user = match settings.get("user") {
+                Some(node) => Some(loader.string(node)?).filter(|user| !user.is_empty()),
+                None => None,
+            };
+            Some(Verify::Basic {
+                user,
+                passwords: settings.secrets,
+            })
+        }
+        _ => compile_hmac(&settings, loader),
     }
 }
 
@@ -95,10 +112,10 @@ impl<'t> Settings<'t> {
             );
             return None;
         }
-        let (one, many) = if kind == "hmac" {
-            ("secret", "secrets")
-        } else {
-            ("value", "values")
+        let (one, many) = match kind {
+            "hmac" => ("secret", "secrets"),
+            "basic" => ("password", "passwords"),
+            _ => ("value", "values"),
         };
         let mut settings = Self {
             block,

@@ -131,6 +131,12 @@ pub enum Rejected {
     TooLong { header: String, limit: usize },
     #[error("webhook-signature has no v1 signature")]
     NoV1Signature,
+    #[error("header `{0}` has no `v1=` signature")]
+    NoV1In(String),
+    #[error("header `{0}` must hold `Basic` and base64 of `user:password`")]
+    NotBasic(String),
+    #[error("user name or password does not match")]
+    BasicMismatch,
     #[error("signature does not match any configured secret")]
     SignatureMismatch,
     #[error("token does not match any configured value")]

@@ -15,10 +15,14 @@ pub enum Preset {
     Sentry,
     Grafana,
     StandardWebhooks,
+    /// `X-Gitea-Signature` (or Forgejo's `X-Forgejo-Signature`): bare hex HMAC-SHA256
+    Gitea,
+    /// `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`: any entry may match
+    Pagerduty,
 }
 
 /// The presets by the name a config gives them.
-pub const PRESETS: [(&str, Preset); 8] = [
+pub const PRESETS: [(&str, Preset); 10] = [
     ("github", Preset::Github),
     ("jira", Preset::Jira),
     ("bitbucket", Preset::Bitbucket),
@@ -27,6 +31,8 @@ pub const PRESETS: [(&str, Preset); 8] = [
     ("sentry", Preset::Sentry),
     ("grafana", Preset::Grafana),
     ("standard-webhooks", Preset::StandardWebhooks),
+    ("gitea", Preset::Gitea),
+    ("pagerduty", Preset::Pagerduty),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +65,12 @@ pub enum Verify {
         at: TokenAt,
         values: Vec<String>,
     },
+    /// `Authorization: Basic`, as Azure DevOps service hooks send it. Without a `user`,
+    /// any user name is taken with a right password.
+    Basic {
+        user: Option<String>,
+        passwords: Vec<String>,
+    },
 }
 
 impl Verify {
@@ -67,10 +79,10 @@ impl Verify {
         match self {
             Verify::Preset { secrets, .. } | Verify::Hmac { secrets, .. } => secrets.is_empty(),
             Verify::Token { values, .. } => values.is_empty(),
+            Verify::Basic { passwords, .. } => passwords.is_empty(),
         }
     }
 }
 
 /// Every kind a `verify:` block may name, for error messages.
-pub const KINDS: &str =
-    "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, standard-webhooks, hmac, token or none";
+pub const KINDS: &str = "github, jira, bitbucket, gitlab, chatwoot, sentry, grafana, gitea, pagerduty, standard-webhooks, hmac, token, basic or none";

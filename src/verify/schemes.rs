@@ -41,6 +41,10 @@ pub(super) const MAX_CANDIDATES: usize = 8;
 /// A longer `webhook-signature` is refused unread: eight `v1` and eight `v1a` entries
 /// fit in half of it.
 pub(super) const MAX_SIGNATURE_HEADER: usize = 2048;
+/// Gitea's name first; Forgejo sends both names with one value, Forgejo-only builds the second.
+pub(super) const GITEA_SIGNATURE: [&str; 2] = ["X-Gitea-Signature", "X-Forgejo-Signature"];
+pub(super) const PAGERDUTY_SIGNATURE: &str = "X-PagerDuty-Signature";
+pub(super) const AUTHORIZATION: &str = "Authorization";
 pub(super) const WEBHOOK_ID: &str = "webhook-id";
 pub(super) const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 pub(super) const WEBHOOK_SIGNATURE: &str = "webhook-signature";
@@ -79,6 +83,12 @@ pub(super) fn check(
                 .ok_or_else(|| Rejected::MissingQuery(name.clone()))?;
             token_matches(&presented, values).map(|()| None)
         }
+        Verify::Basic { user, passwords } => basic(
+            required(request, AUTHORIZATION)?,
+            user.as_deref(),
+            passwords,
+        )
+        .map(|()| None),
     }
 }
 
@@ -125,6 +135,68 @@ fn check_preset(
             }
         }
         Preset::StandardWebhooks => standard_webhooks(secrets, request, now),
+        Preset::Gitea => {
+            let (header, value) = first_of(request, &GITEA_SIGNATURE)?
+                .ok_or_else(|| Rejected::MissingHeader(GITEA_SIGNATURE[0].into()))?;
+            signed_with(
+                Sha256,
+                secrets,
+                &[body],
+                hex_digest(header, value, "", Sha256)?,
+            )
+        }
+        Preset::Pagerduty => pagerduty(secrets, request),
+    }
+}
+
+/// PagerDuty lists one `v1=<hex>` per secret of the subscription while it rotates them,
+/// comma-separated; entries of other versions are not ours to check.
+fn pagerduty(secrets: &[String], request: &Request) -> Result<Option<String>, Rejected> {
+    let list = required(request, PAGERDUTY_SIGNATURE)?;
+    if list.len() > MAX_SIGNATURE_HEADER {
+        return Err(Rejected::TooLong {
+            header: PAGERDUTY_SIGNATURE.into(),
+            limit: MAX_SIGNATURE_HEADER,
+        });
+    }
+    let v1: Vec<&str> = list
+        .split(',')
+        .filter_map(|entry| entry.trim().strip_prefix("v1="))
+        .take(MAX_CANDIDATES)
+        .collect();
+    if v1.is_empty() {
+        return Err(Rejected::NoV1In(PAGERDUTY_SIGNATURE.into()));
+    }
+    let signatures: Vec<Vec<u8>> = v1.iter().filter_map(|hex| hex::decode(hex).ok()).collect();
+    if signatures.is_empty() {
+        return Err(Rejected::NotHex(PAGERDUTY_SIGNATURE.into()));
+    }
+    let mac = signed_by_any(Algorithm::Sha256, secrets, &[request.body], &signatures)?;
+    Ok(Some(format!("signature:{}", hex::encode(mac))))
+}
+
+/// `Basic base64(user:password)`. The user name and the password are both compared
+/// whatever the other's result, so the time taken does not say which one was wrong.
+fn basic(value: &str, user: Option<&str>, passwords: &[String]) -> Result<(), Rejected> {
+    let not_basic = || Rejected::NotBasic(AUTHORIZATION.into());
+    let (scheme, encoded) = value.split_once(' ').ok_or_else(not_basic)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(not_basic());
+    }
+    let decoded = BASE64
+        .decode(encoded.trim())
+        .map_err(|_| Rejected::NotBase64(AUTHORIZATION.into()))?;
+    let credentials = String::from_utf8(decoded).map_err(|_| not_basic())?;
+    let (given_user, given_password) = credentials.split_once(':').ok_or_else(not_basic)?;
+    let user_matches = match user {
+        Some(user) => digest_eq(given_user, user),
+        None => subtle::Choice::from(1),
+    };
+    let password_matches = any_digest_eq(given_password, passwords);
+    if bool::from(user_matches & password_matches) {
+        Ok(())
+    } else {
+        Err(Rejected::BasicMismatch)
     }
 }
 
@@ -180,8 +252,8 @@ fn signed_with(
     message: &[&[u8]],
     signature: Vec<u8>,
 ) -> Result<Option<String>, Rejected> {
-    let key = format!("signature:{}", hex::encode(&signature));
-    signed_by_any(algorithm, keys, message, &[signature]).map(|()| Some(key))
+    let mac = signed_by_any(algorithm, keys, message, &[signature])?;
+    Ok(Some(format!("signature:{}", hex::encode(mac))))
 }
 
 /// The HMAC key a Standard Webhooks secret stands for: base64 after an optional `whsec_`
@@ -194,28 +266,29 @@ pub fn standard_webhooks_key(secret: &str) -> Option<Vec<u8>> {
 }
 
 /// Whether any key's HMAC over the concatenated `message` parts equals any of the
-/// `signatures`. Each key's MAC is computed once, whatever the request holds, and every
-/// candidate of the MAC's length is compared to it in constant time.
+/// `signatures`, and if so that MAC. Each key's MAC is computed once, whatever the request
+/// holds, and every candidate of the MAC's length is compared to it in constant time.
 fn signed_by_any<K: AsRef<[u8]>>(
     algorithm: Algorithm,
     keys: &[K],
     message: &[&[u8]],
     signatures: &[Vec<u8>],
-) -> Result<(), Rejected> {
-    let mut matched = subtle::Choice::from(0);
+) -> Result<Vec<u8>, Rejected> {
+    let mut found = None;
     for key in keys {
         let Some(expected) = mac(algorithm, key.as_ref(), message) else {
             continue;
         };
+        let mut matched = subtle::Choice::from(0);
         for candidate in signatures.iter().filter(|s| s.len() == expected.len()) {
             matched |= expected.as_slice().ct_eq(candidate);
         }
+        // Every key is still tried after a match: the time taken says nothing of which.
+        if bool::from(matched) && found.is_none() {
+            found = Some(expected);
+        }
     }
-    if bool::from(matched) {
-        Ok(())
-    } else {
-        Err(Rejected::SignatureMismatch)
-    }
+    found.ok_or(Rejected::SignatureMismatch)
 }
 
 fn mac(algorithm: Algorithm, key: &[u8], message: &[&[u8]]) -> Option<Vec<u8>> {
@@ -239,15 +312,21 @@ fn mac_with<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[&[u8]]) -> Op
 /// on a length difference tells the sender anything about a configured value; every value is
 /// compared, so nor does which one matched.
 fn token_matches(presented: &str, values: &[String]) -> Result<(), Rejected> {
-    let presented = Sha256::digest(presented.as_bytes());
-    let matched = values.iter().fold(subtle::Choice::from(0), |found, value| {
-        found | presented.ct_eq(&Sha256::digest(value.as_bytes()))
-    });
-    if bool::from(matched) {
+    if bool::from(any_digest_eq(presented, values)) {
         Ok(())
     } else {
         Err(Rejected::TokenMismatch)
     }
+}
+
+fn any_digest_eq(presented: &str, values: &[String]) -> subtle::Choice {
+    values.iter().fold(subtle::Choice::from(0), |found, value| {
+        found | digest_eq(presented, value)
+    })
+}
+
+fn digest_eq(presented: &str, value: &str) -> subtle::Choice {
+    Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(value.as_bytes()))
 }
 
 /// The digest in `value` (from `header`), after `prefix`. Hex case is not significant: what

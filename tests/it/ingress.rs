@@ -40,6 +40,12 @@ fn verified_routes() -> String {
         route("chatwoot", &format!("{{chatwoot: \"{SECRET}\"}}")),
         route("sentry", &format!("{{sentry: \"{SECRET}\"}}")),
         route("grafana", &format!("{{grafana: \"{SECRET}\"}}")),
+        route("gitea", &format!("{{gitea: \"{SECRET}\"}}")),
+        route("pagerduty", &format!("{{pagerduty: [old, \"{SECRET}\"]}}")),
+        route(
+            "basic",
+            &format!("{{basic: {{user: azure, password: \"{SECRET}\"}}}}"),
+        ),
         route(
             "standard",
             &format!("{{standard-webhooks: \"whsec_{key}\"}}"),
@@ -54,6 +60,12 @@ fn verified_routes() -> String {
         ),
     ]
     .concat()
+}
+
+fn basic_auth(user: &str, password: &str) -> String {
+    let credentials = format!("{user}:{password}");
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, credentials);
+    format!("Basic {encoded}")
 }
 
 /// The headers that sign `body` correctly for each route of [`verified_routes`].
@@ -82,6 +94,16 @@ fn signed_headers(route: &str, body: &[u8]) -> Vec<(String, String)> {
         }
         "sentry" => vec![("Sentry-Hook-Signature", hex_hmac(secret, body))],
         "grafana" => vec![("X-Grafana-Alerting-Signature", hex_hmac(secret, body))],
+        "gitea" => vec![("X-Forgejo-Signature", hex_hmac(secret, body))],
+        "pagerduty" => vec![(
+            "X-PagerDuty-Signature",
+            format!(
+                "v1={},v1={}",
+                hex_hmac(b"old", body),
+                hex_hmac(secret, body)
+            ),
+        )],
+        "basic" => vec![("Authorization", basic_auth("azure", SECRET))],
         "standard" => {
             let signed = [b"msg_1.", ts.as_bytes(), b".", body].concat();
             let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
@@ -118,6 +140,9 @@ async fn every_preset_takes_signed_posts_and_refuses_the_rest() {
         "chatwoot",
         "sentry",
         "grafana",
+        "gitea",
+        "pagerduty",
+        "basic",
         "standard",
         "custom",
     ] {
@@ -137,11 +162,12 @@ async fn every_preset_takes_signed_posts_and_refuses_the_rest() {
         assert_eq!(status, 401, "{route} unsigned: {answer}");
         assert!(answer["error"].is_string(), "{answer}");
 
-        // A token signs nothing: a wrong token stands in for a tampered body.
-        let (tampered, pairs) = if route == "gitlab" {
-            (body.to_vec(), vec![("X-Gitlab-Token", "guess")])
-        } else {
-            (br#"{"n": 2}"#.to_vec(), pairs)
+        // A token or password signs nothing: a wrong one stands in for a tampered body.
+        let guessed = basic_auth("azure", "guess");
+        let (tampered, pairs) = match route {
+            "gitlab" => (body.to_vec(), vec![("X-Gitlab-Token", "guess")]),
+            "basic" => (body.to_vec(), vec![("Authorization", guessed.as_str())]),
+            _ => (br#"{"n": 2}"#.to_vec(), pairs),
         };
         let (status, answer) = gateway.post(route, tampered, &pairs).await;
         assert_eq!(status, 401, "{route} tampered: {answer}");

@@ -17,7 +17,9 @@ use super::schemes::{
 use super::*;
 use serde_json::Value;
 
-const VECTORS: &str = include_str!("../../fixtures/signatures/vectors.json");
+mod gitea_pagerduty_basic;
+
+const VECTORS: &str = include_str!("../../../fixtures/signatures/vectors.json");
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
@@ -79,8 +81,9 @@ fn corpus_vectors() {
             "github" => Preset::Github,
             "gitlab" => Preset::Gitlab,
             "standard-webhooks" => Preset::StandardWebhooks,
-            // Not presets of ours: Slack signs "v0:{ts}:{body}", PagerDuty a `v1=` list.
-            "slack" | "pagerduty" => {
+            "pagerduty" => Preset::Pagerduty,
+            // Slack signs "v0:{ts}:{body}" for its own apps, not for webhooks we receive.
+            "slack" => {
                 skipped += 1;
                 continue;
             }
@@ -125,6 +128,12 @@ fn corpus_vectors() {
         };
         let result = run(&preset(chosen, &[secret]), &map, &body, now);
         assert_eq!(result.is_ok(), expect_valid, "{id}: {result:?}");
+        if let Some(negative) = v["negative"].as_object() {
+            let (name, value) = negative.iter().find(|(k, _)| k.starts_with("X-")).unwrap();
+            let wrong = headers(&[(name.as_str(), value.as_str().unwrap())]);
+            let result = run(&preset(chosen, &[secret]), &wrong, &body, now);
+            assert_eq!(result, Err(Rejected::SignatureMismatch), "{id} negative");
+        }
         // The captures' legacy SHA-1 header exercises the `hmac` kind on real bytes.
         if let Some(sha1) = v["expected_x_hub_signature"].as_str() {
             let legacy = Verify::Hmac {
@@ -149,8 +158,9 @@ fn corpus_vectors() {
         }
         ran += 1;
     }
-    // 5 GitHub docs vectors, 9 GitHub captures, 1 GitLab capture, 2 Standard Webhooks.
-    assert_eq!((ran, skipped), (17, 2));
+    // 5 GitHub docs vectors, 9 GitHub captures, 1 GitLab capture, 2 Standard Webhooks,
+    // 1 PagerDuty.
+    assert_eq!((ran, skipped), (18, 1));
 }
 
 #[test]
@@ -452,6 +462,8 @@ fn missing_header_for_each_preset() {
         (Preset::Sentry, SENTRY_SIGNATURE),
         (Preset::Grafana, GRAFANA_SIGNATURE[0]),
         (Preset::StandardWebhooks, WEBHOOK_ID),
+        (Preset::Gitea, "X-Gitea-Signature"),
+        (Preset::Pagerduty, "X-PagerDuty-Signature"),
     ];
     for (chosen, header) in cases {
         let result = run(&preset(chosen, &["x"]), &HeaderMap::new(), b"{}", at(0));
