@@ -153,7 +153,7 @@ fn payload(event: &Verified) -> Result<Value, PlanError> {
         return serde_json::from_str(&field)
             .map_err(|err| invalid(format!("the form's `payload` is not valid JSON: {err}")));
     }
-    serde_json::from_slice(event.body())
+    crate::mapping::parse_payload(event.body())
         .map_err(|err| invalid(format!("the body is not valid JSON: {err}")))
 }
 

@@ -26,7 +26,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let event = super::local_event(&args.payload, &args.headers).map_err(|e| anyhow!(e))?;
-    let payload: serde_json::Value = serde_json::from_slice(event.body())
+    let payload = crate::mapping::parse_payload(event.body())
         .with_context(|| format!("payload {} is not JSON", args.payload.display()))?;
     let source = args
         .source

@@ -114,7 +114,7 @@ pub(super) fn compile(
 pub fn read_payload(path: &Path) -> Result<Value, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read payload {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes)
+    super::parse_payload(&bytes)
         .map_err(|e| format!("payload {} is not valid JSON: {e}", path.display()))
 }
 

@@ -22,6 +22,12 @@ pub use card::to_markdown as card_to_markdown;
 pub use compile::schema;
 pub use extract::JsonPath;
 
+/// A payload's JSON. A leading UTF-8 byte order mark is skipped, as RFC 8259 allows:
+/// .NET senders (Azure DevOps Server among them) write one, and it is not part of the value.
+pub fn parse_payload(bytes: &[u8]) -> serde_json::Result<Value> {
+    serde_json::from_slice(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+}
+
 /// What a source sent: the parsed body and the request headers.
 #[derive(Debug, Clone, Copy)]
 pub struct Event<'a> {
@@ -334,6 +340,18 @@ mod tests {
 
     use super::*;
     use crate::mapping::card::DEFAULT_EACH_MAX;
+
+    #[test]
+    fn a_byte_order_mark_before_the_json_is_skipped() {
+        assert_eq!(
+            parse_payload(b"\xEF\xBB\xBF{\"a\": 1}").unwrap(),
+            json!({"a": 1})
+        );
+        assert!(
+            parse_payload(b"\xEF\xBB{}").is_err(),
+            "half a mark is not one"
+        );
+    }
 
     fn mapping(source: &str) -> Mapping {
         Mapping::from_source(Path::new("m.yaml"), source).unwrap_or_else(|e| panic!("{e}"))

@@ -27,15 +27,14 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
         let key = split::clip(key, THREAD_KEY_CHARS, Measure::Chars);
         head.insert("thread".into(), json!({ "threadKey": key }));
     }
-    if let Some(card) = &message.card {
+    // A card whose every element was left out draws nothing Chat accepts (a section
+    // needs a widget): the text says it instead.
+    let outline = message.card.as_ref().map(Outline::of);
+    if let Some(outline) = outline.filter(|o| !widgets(o).is_empty() || !o.links.is_empty()) {
         let fallback = split::clip(&markdown::to_plain(&message.text), 1000, Measure::Chars);
         head.insert("fallbackText".into(), fallback.into());
         let overhead = Value::Object(head.clone()).to_string().len() + r#","cardsV2":[]"#.len();
-        let card = card_v2(
-            &Outline::of(card),
-            &message.title,
-            budget.saturating_sub(overhead),
-        );
+        let card = card_v2(&outline, &message.title, budget.saturating_sub(overhead));
         head.insert("cardsV2".into(), json!([card]));
         return vec![Value::Object(head)];
     }
@@ -148,6 +147,22 @@ mod tests {
             vec![
                 json!({"thread": {"threadKey": "ABC-1"}, "text": "*<https://j.test/1|ABC-1>* <\u{200B}users/all>"})
             ]
+        );
+    }
+
+    #[test]
+    fn a_card_with_nothing_left_to_draw_sends_the_text() {
+        let card = json!({"body": [
+            {"type": "TextBlock", "text": "Only a heading", "weight": "Bolder"},
+            {"type": "FactSet", "facts": []},
+        ]});
+        let msg = Message {
+            card: Some(card),
+            ..message("**Only a heading**")
+        };
+        assert_eq!(
+            bodies(&msg, &Options::default()),
+            vec![json!({"text": "*Only a heading*"})]
         );
     }
 

@@ -28,7 +28,7 @@ fn the_default_config_checks_clean_on_a_fresh_machine() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        text(&out.stdout).contains("config.yaml: ok (5 routes"),
+        text(&out.stdout).contains("config.yaml: ok (12 routes"),
         "{}",
         text(&out.stdout)
     );

@@ -51,7 +51,8 @@ fn src() -> PathBuf {
 }
 
 /// Every `.rs` file under `dir`, with the text before its unit tests: a file's
-/// `#[cfg(test)]` module comes last, and a file named `tests.rs` is all tests.
+/// `#[cfg(test)]` module comes last, and a file named `tests.rs` or under a `tests/`
+/// folder is all tests.
 fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -61,7 +62,9 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
                 stack.push(entry.unwrap().path());
             }
         } else if path.extension().is_some_and(|e| e == "rs") {
-            if path.file_name().is_some_and(|n| n == "tests.rs") {
+            let tests = path.file_name().is_some_and(|n| n == "tests.rs")
+                || path.parent().and_then(Path::file_name) == Some("tests".as_ref());
+            if tests {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
