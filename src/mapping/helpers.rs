@@ -17,6 +17,7 @@ pub use dates::is_time_zone;
 
 mod dates;
 mod jira;
+mod values;
 
 /// Helpers handlebars brings itself; kept so `check` can tell a typo from a helper.
 pub const BUILTIN: &[&str] = &[
@@ -39,6 +40,9 @@ use OutputKind::{Markdown, Value as Plain};
 /// Ours, by the name templates call them.
 const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
     ("default", default, Plain),
+    ("first", values::first, Plain),
+    ("minus", values::minus, Plain),
+    ("type_of", values::type_of, Plain),
     ("truncate", truncate, Plain),
     ("join", join, Plain),
     ("upper", |a| a.text(0).to_uppercase().into(), Plain),
@@ -292,7 +296,13 @@ fn link(a: &Args) -> Value {
 fn href(a: &Args) -> Value {
     let mut joined = String::new();
     for i in (0..).take_while(|i| a.has(*i)) {
-        joined.push_str(&a.text(i));
+        let part = a.text(i);
+        // A base URL given with or without its trailing slash joins a "/path" alike.
+        let part = match part.strip_prefix('/') {
+            Some(rest) if joined.ends_with('/') => rest,
+            _ => &part,
+        };
+        joined.push_str(part);
     }
     markdown::safe_url(&joined).unwrap_or_default().into()
 }
@@ -391,6 +401,13 @@ mod tests {
         );
         let data = json!({"base": "javascript:alert(1)//"});
         assert_eq!(render("{{href base \"/x\"}}", data), "");
+        for base in ["https://grafana.test/", "https://grafana.test"] {
+            let data = json!({ "base": base });
+            assert_eq!(
+                render("{{href base \"/alerting/list\"}}", data),
+                "https://grafana.test/alerting/list"
+            );
+        }
     }
 
     #[test]
