@@ -15,8 +15,10 @@ use crate::markdown;
 
 pub use dates::is_time_zone;
 
+mod adf;
 mod dates;
 mod jira;
+mod jira_markup;
 mod values;
 
 /// Helpers handlebars brings itself; kept so `check` can tell a typo from a helper.
@@ -73,6 +75,8 @@ const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
     ("link", link, Markdown),
     ("href", href, Markdown),
     ("change_summary", jira::change_summary, Markdown),
+    ("jira_markup", jira_markup, Markdown),
+    ("adf", |a| adf::to_markdown(a.param(0)).into(), Markdown),
 ];
 
 pub fn register(registry: &mut Handlebars<'static>) {
@@ -152,6 +156,10 @@ impl Args<'_, '_> {
 
     pub fn has(&self, i: usize) -> bool {
         self.h.param(i).is_some()
+    }
+
+    pub fn hash(&self, key: &str) -> &Value {
+        self.h.hash_get(key).map(|p| p.value()).unwrap_or(&NULL)
     }
 
     pub fn hash_text(&self, key: &str) -> Option<Cow<'_, str>> {
@@ -287,6 +295,13 @@ fn link(a: &Args) -> Value {
         markdown::escape_url(&url)
     )
     .into()
+}
+
+/// `jira_markup body people=users attachments=files`: Jira wiki markup as markdown,
+/// naming `[~accountid:…]` mentions from the user objects in `people` and linking
+/// `!file.png!` to the attachment of that name.
+fn jira_markup(a: &Args) -> Value {
+    jira_markup::to_markdown(&a.text(0), a.hash("people"), a.hash("attachments")).into()
 }
 
 /// `href repo_url "/tree/" branch`: the arguments joined into one URL that a markdown

@@ -97,7 +97,12 @@ pub(super) fn convert(text: &str, dialect: &Dialect) -> String {
         if fence_line {
             in_fence = !in_fence;
             if dialect.keep_code {
-                out.push_str(line);
+                // No dialect reads a fence's language: Slack would show "java" as
+                // the block's first line.
+                let marks = line.trim_start();
+                let run = marks.bytes().take_while(|b| *b == b'`').count();
+                out.push_str(&line[..line.len() - marks.len()]);
+                out.push_str(&marks[..run]);
             }
         } else if in_fence {
             push_text(&mut out, line, dialect);
@@ -422,6 +427,7 @@ mod tests {
         assert_eq!(to_ringcentral("_it_ **b** [l](u)"), "*it* **b** [l](u)");
         assert_eq!(to_ringcentral("# Head\n- a"), "**Head**\n* a");
         assert_eq!(to_ringcentral("```\n_x_\n```"), "```\n_x_\n```");
+        assert_eq!(to_slack("  ```java\nint x;\n  ```"), "  ```\nint x;\n  ```");
     }
 
     #[test]

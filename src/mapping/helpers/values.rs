@@ -74,7 +74,10 @@ mod tests {
             ("{{first zero title}}", "0"),
             ("{{first no title}}", "false"),
             ("{{first blank none obj}}", ""),
-            ("{{#with (first none \"fallback\")}}[{{this}}]{{/with}}", "[fallback]"),
+            (
+                "{{#with (first none \"fallback\")}}[{{this}}]{{/with}}",
+                "[fallback]",
+            ),
         ];
         for (template, expected) in cases {
             assert_eq!(render(template, data.clone()), expected, "{template}");
