@@ -76,7 +76,16 @@ const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
     ("href", href, Markdown),
     ("change_summary", jira::change_summary, Markdown),
     ("jira_markup", jira_markup, Markdown),
-    ("adf", |a| adf::to_markdown(a.param(0)).into(), Markdown),
+    (
+        "adf",
+        |a| chat_sized(adf::to_markdown(a.param(0)), a),
+        Markdown,
+    ),
+    (
+        "gfm",
+        |a| chat_sized(markdown::from_gfm(&a.text(0)), a),
+        Markdown,
+    ),
 ];
 
 pub fn register(registry: &mut Handlebars<'static>) {
@@ -301,7 +310,23 @@ fn link(a: &Args) -> Value {
 /// naming `[~accountid:…]` mentions from the user objects in `people` and linking
 /// `!file.png!` to the attachment of that name.
 fn jira_markup(a: &Args) -> Value {
-    jira_markup::to_markdown(&a.text(0), a.hash("people"), a.hash("attachments")).into()
+    let text = jira_markup::to_markdown(&a.text(0), a.hash("people"), a.hash("attachments"));
+    chat_sized(text, a)
+}
+
+/// A converted body cut to `max=` characters at the best boundary before it, with a
+/// link to the whole text (`more=URL`) when it was cut.
+fn chat_sized(text: String, a: &Args) -> Value {
+    let Some(max) = a.hash("max").as_f64().map(|n| n.max(1.0) as usize) else {
+        return text.into();
+    };
+    let Some(mut cut) = markdown::excerpt(&text, max) else {
+        return text.into();
+    };
+    if let Some(url) = a.hash_text("more").and_then(|url| markdown::safe_url(&url)) {
+        cut.push_str(&format!("\n[Read more]({url})"));
+    }
+    cut.into()
 }
 
 /// `href repo_url "/tree/" branch`: the arguments joined into one URL that a markdown

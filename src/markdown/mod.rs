@@ -7,9 +7,13 @@
 //! `}`, `{{x}}`, `<!channel>` or a backslash comes out as written.
 
 mod convert;
+mod excerpt;
+mod gfm;
 
 pub(crate) use convert::matching;
 use convert::Dialect;
+pub use excerpt::excerpt;
+pub use gfm::to_markdown as from_gfm;
 
 /// Escapes the characters that would otherwise start markdown formatting, so a payload
 /// value shows as the same text. An `@` starting a word is escaped too: converters
