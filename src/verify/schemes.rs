@@ -152,18 +152,7 @@ fn check_preset(
 /// PagerDuty lists one `v1=<hex>` per secret of the subscription while it rotates them,
 /// comma-separated; entries of other versions are not ours to check.
 fn pagerduty(secrets: &[String], request: &Request) -> Result<Option<String>, Rejected> {
-    let list = required(request, PAGERDUTY_SIGNATURE)?;
-    if list.len() > MAX_SIGNATURE_HEADER {
-        return Err(Rejected::TooLong {
-            header: PAGERDUTY_SIGNATURE.into(),
-            limit: MAX_SIGNATURE_HEADER,
-        });
-    }
-    let v1: Vec<&str> = list
-        .split(',')
-        .filter_map(|entry| entry.trim().strip_prefix("v1="))
-        .take(MAX_CANDIDATES)
-        .collect();
+    let v1 = signature_list(request, PAGERDUTY_SIGNATURE, ',', "v1=")?;
     if v1.is_empty() {
         return Err(Rejected::NoV1In(PAGERDUTY_SIGNATURE.into()));
     }
@@ -173,6 +162,29 @@ fn pagerduty(secrets: &[String], request: &Request) -> Result<Option<String>, Re
     }
     let mac = signed_by_any(Algorithm::Sha256, secrets, &[request.body], &signatures)?;
     Ok(Some(format!("signature:{}", hex::encode(mac))))
+}
+
+/// The entries of a list of signatures in `header` that start with `prefix` (the
+/// version this gateway checks), without it: at most [`MAX_CANDIDATES`], from a header
+/// refused unread beyond [`MAX_SIGNATURE_HEADER`].
+fn signature_list<'r>(
+    request: &'r Request,
+    header: &str,
+    separator: char,
+    prefix: &str,
+) -> Result<Vec<&'r str>, Rejected> {
+    let list = required(request, header)?;
+    if list.len() > MAX_SIGNATURE_HEADER {
+        return Err(Rejected::TooLong {
+            header: header.into(),
+            limit: MAX_SIGNATURE_HEADER,
+        });
+    }
+    Ok(list
+        .split(separator)
+        .filter_map(|entry| entry.trim().strip_prefix(prefix))
+        .take(MAX_CANDIDATES)
+        .collect())
 }
 
 /// `Basic base64(user:password)`. The user name and the password are both compared
@@ -210,18 +222,7 @@ fn standard_webhooks(
 ) -> Result<Option<String>, Rejected> {
     let id = required(request, WEBHOOK_ID)?;
     let timestamp = required(request, WEBHOOK_TIMESTAMP)?;
-    let list = required(request, WEBHOOK_SIGNATURE)?;
-    if list.len() > MAX_SIGNATURE_HEADER {
-        return Err(Rejected::TooLong {
-            header: WEBHOOK_SIGNATURE.into(),
-            limit: MAX_SIGNATURE_HEADER,
-        });
-    }
-    let v1: Vec<&str> = list
-        .split(' ')
-        .filter_map(|s| s.strip_prefix("v1,"))
-        .take(MAX_CANDIDATES)
-        .collect();
+    let v1 = signature_list(request, WEBHOOK_SIGNATURE, ' ', "v1,")?;
     if v1.is_empty() {
         return Err(Rejected::NoV1Signature);
     }

@@ -441,8 +441,8 @@ fn styled(nodes: &[Value], depth: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::jira_markup::tests::assert_safe;
     use super::*;
-    use crate::markdown;
     use serde_json::json;
 
     fn t(s: &str) -> Value {
@@ -459,17 +459,6 @@ mod tests {
 
     fn doc(content: Value) -> String {
         to_markdown(&json!({"type": "doc", "version": 1, "content": content}))
-    }
-
-    fn assert_safe(out: &str) {
-        assert!(!out.contains("{{") && !out.contains("}}"), "{out}");
-        assert_eq!(markdown::drop_unsafe_links(out), out);
-        let guarded = markdown::guard_mentions(out);
-        for word in ["@everyone", "@here", "@channel", "@all"] {
-            assert!(!guarded.contains(word), "{word} in {guarded}");
-        }
-        let slack = markdown::to_slack(out);
-        assert!(!slack.contains("<!") && !slack.contains("<@"), "{slack}");
     }
 
     #[test]

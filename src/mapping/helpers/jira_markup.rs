@@ -431,7 +431,7 @@ fn split_row(line: &str) -> Vec<(bool, &str)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::markdown;
     use serde_json::json;
