@@ -44,10 +44,25 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> Option<String> {
             "{}{}{}",
             markdown[..cut.end].trim_end(),
             cut.emphasis.closers(),
-            if cut.in_fence { "\n```\n…" } else { "…" }
+            ellipsis(&markdown[..cut.end], cut.in_fence)
         ),
         None => "…".to_string(),
     })
+}
+
+/// What ends an excerpt kept up to here: inside a code block, after its fence; after
+/// a bare URL, after a space, since chat services would take a "…" into the link.
+fn ellipsis(kept: &str, in_fence: bool) -> &'static str {
+    let last_word = kept.trim_end().rsplit(char::is_whitespace).next();
+    if in_fence {
+        "\n```\n…"
+    } else if last_word
+        .is_some_and(|word| word.starts_with("http://") || word.starts_with("https://"))
+    {
+        " …"
+    } else {
+        "…"
+    }
 }
 
 /// The emphasis marks open at a point of a line, in the order they were opened, as
@@ -203,7 +218,8 @@ impl Scan<'_> {
 
     /// Keeps the cut at `end` if it fits and is the longest of its kind so far.
     fn offer(&mut self, end: usize, boundary: Boundary, emphasis: Emphasis) {
-        let suffix = emphasis.closers_len() + if self.in_fence { 6 } else { 1 };
+        let suffix =
+            emphasis.closers_len() + ellipsis(&self.text[..end], self.in_fence).chars().count();
         if self.chars + suffix > self.max {
             return;
         }
@@ -376,6 +392,13 @@ mod tests {
             "First sentence. Second sentence goes on…"
         );
         assert_eq!(cut("Hi there. Go on and on", 18), "Hi there.…");
+        assert_eq!(
+            cut(
+                "see https://x.test/wiki?pageId=902031127 and more words",
+                44
+            ),
+            "see https://x.test/wiki?pageId=902031127 …"
+        );
         assert_eq!(cut("word word word word word word", 17), "word word word…");
         assert_eq!(
             cut("这是第一句。这是第二句话很长很长很长", 10),

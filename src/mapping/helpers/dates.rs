@@ -56,6 +56,10 @@ pub fn parse_time(value: &Value) -> Option<Timestamp> {
             if let Ok(t) = s.parse::<Timestamp>() {
                 return Some(t);
             }
+            // Jira versions carry a calendar date alone ("2024-11-30"): its midnight, UTC.
+            if let Ok(day) = s.parse::<jiff::civil::Date>() {
+                return day.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp());
+            }
             // GitLab writes "2021-02-24 09:19:53 UTC".
             let s = s
                 .strip_suffix(" UTC")
@@ -87,6 +91,7 @@ mod tests {
             ("2021-02-24 09:19:53 UTC", "2021-02-24 09:19 UTC"),
             ("2021-02-24 09:19:53 +0100", "2021-02-24 08:19 UTC"),
             ("1565092522", "2019-08-06 11:55 UTC"),
+            ("2024-11-30", "2024-11-30 00:00 UTC"),
         ];
         for (input, want) in cases {
             assert_eq!(render("{{date t}}", json!({"t": input})), want, "{input}");
@@ -112,6 +117,7 @@ mod tests {
     #[test]
     fn not_a_time_is_empty() {
         assert_eq!(render("[{{date t}}]", json!({"t": "soon"})), "[]");
+        assert_eq!(render("[{{date t}}]", json!({"t": "2024-02-30"})), "[]");
         assert_eq!(render("[{{date t}}]", json!({})), "[]");
         assert_eq!(
             render("[{{date t tz=\"Nowhere/City\"}}]", json!({"t": 0})),
