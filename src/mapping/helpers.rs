@@ -308,9 +308,14 @@ fn link(a: &Args) -> Value {
 
 /// `jira_markup body people=users attachments=files`: Jira wiki markup as markdown,
 /// naming `[~accountid:…]` mentions from the user objects in `people` and linking
-/// `!file.png!` to the attachment of that name.
+/// `!file.png!` to the attachment of that name. A body that is an ADF document (Jira
+/// Cloud's REST v3 and Automation send those) is read as one, so a mapping needs no
+/// test of which format came.
 fn jira_markup(a: &Args) -> Value {
-    let text = jira_markup::to_markdown(&a.text(0), a.hash("people"), a.hash("attachments"));
+    let text = match a.param(0) {
+        document @ Value::Object(_) => adf::to_markdown(document),
+        _ => jira_markup::to_markdown(&a.text(0), a.hash("people"), a.hash("attachments")),
+    };
     chat_sized(text, a)
 }
 
@@ -379,6 +384,21 @@ mod tests {
         hb.register_escape_fn(handlebars::no_escape);
         super::register(&mut hb);
         hb.render_template(template, &data).unwrap()
+    }
+
+    #[test]
+    fn jira_markup_reads_wiki_markup_or_an_adf_document() {
+        let wiki = json!({"b": "*done* (/)", "max": "x"});
+        assert_eq!(render("{{jira_markup b}}", wiki), "**done** ✅");
+        let adf = json!({"b": {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "done", "marks": [{"type": "strong"}]}]}
+        ]}});
+        assert_eq!(render("{{jira_markup b}}", adf), "**done**");
+        let long = json!({"b": "One sentence here. Another one follows it.", "u": "https://j.test/browse/A-1"});
+        assert_eq!(
+            render("{{jira_markup b max=30 more=u}}", long),
+            "One sentence here.…\n[Read more](https://j.test/browse/A-1)"
+        );
     }
 
     #[test]
