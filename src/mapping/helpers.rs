@@ -45,6 +45,7 @@ const HELPERS: &[(&str, HelperFn, OutputKind)] = &[
     ("first", values::first, Plain),
     ("minus", values::minus, Plain),
     ("type_of", values::type_of, Plain),
+    ("capture", values::capture, Plain),
     ("truncate", truncate, Plain),
     ("join", join, Plain),
     ("upper", |a| a.text(0).to_uppercase().into(), Plain),

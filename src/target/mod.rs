@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde_json::{Map, Value};
 
 use crate::mapping::Message;
+use crate::markdown;
 
 mod adaptive;
 mod chime;
@@ -171,7 +172,8 @@ fn preview(message: &Message, text: &str) -> Value {
     let mut body = Map::new();
     body.insert("rule".into(), message.rule.clone().into());
     body.insert("activity".into(), message.activity.clone().into());
-    insert_non_empty(&mut body, "title", &message.title);
+    // The title template escapes payload text as markdown; as data it is plain text.
+    insert_non_empty(&mut body, "title", &markdown::to_plain(&message.title));
     body.insert("text".into(), text.into());
     if let Some(card) = &message.card {
         body.insert("card".into(), card.clone());

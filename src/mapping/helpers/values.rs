@@ -1,6 +1,10 @@
 //! Helpers that choose among values or describe them, so a mapping for payloads of
 //! many shapes (the generic fallback first) needs no chains of `default` or tricks.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use regex::Regex;
 use serde_json::{json, Value};
 
 use super::{is_empty, Args};
@@ -40,6 +44,40 @@ pub(super) fn minus(a: &Args) -> Value {
     } else {
         json!(difference)
     }
+}
+
+/// `capture text "regex"`: the regex's first group (or its whole match, without a
+/// group) in the text; empty when it does not match or the pattern is not a regex.
+pub(super) fn capture(a: &Args) -> Value {
+    let Some(regex) = compiled(&a.text(1)) else {
+        return Value::Null;
+    };
+    let text = a.text(0);
+    regex
+        .captures(&text)
+        .and_then(|found| found.get(1).or_else(|| found.get(0)))
+        .map_or(Value::Null, |m| m.as_str().into())
+}
+
+/// Patterns are the mapping's own literals, so a few dozen at most: each is compiled
+/// once rather than per event. The bound only guards against a template building
+/// patterns from payload text.
+fn compiled(pattern: &str) -> Option<Regex> {
+    const MAX_PATTERNS: usize = 256;
+    static CACHE: Mutex<Option<HashMap<String, Option<Regex>>>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    let cache = cache.get_or_insert_with(HashMap::new);
+    if let Some(regex) = cache.get(pattern) {
+        return regex.clone();
+    }
+    let regex = regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .ok();
+    if cache.len() < MAX_PATTERNS {
+        cache.insert(pattern.to_string(), regex.clone());
+    }
+    regex
 }
 
 /// `type_of v`: "object", "list", "text", "number" or "boolean"; empty for null or a
@@ -94,6 +132,21 @@ mod tests {
             ("{{minus word 1}}", ""),
             ("{{minus missing 1}}", ""),
             ("{{#if (gt (minus total 10) 0)}}more{{/if}}", "more"),
+        ];
+        for (template, expected) in cases {
+            assert_eq!(render(template, data.clone()), expected, "{template}");
+        }
+    }
+
+    #[test]
+    fn capture_gives_the_first_group_or_the_match() {
+        let data = json!({"self": "https://j.test/rest/api/2/issue/10013/comment/10082"});
+        let cases = [
+            (r#"{{capture self "/issue/([0-9]+)/"}}"#, "10013"),
+            (r#"{{capture self "comment/[0-9]+"}}"#, "comment/10082"),
+            (r#"[{{capture self "/nothing/([0-9]+)"}}]"#, "[]"),
+            (r#"[{{capture self "(unclosed"}}]"#, "[]"),
+            (r#"[{{capture missing "(.*)"}}]"#, "[]"),
         ];
         for (template, expected) in cases {
             assert_eq!(render(template, data.clone()), expected, "{template}");
