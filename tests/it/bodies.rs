@@ -133,7 +133,8 @@ fn generic_reads_every_fixture_of_every_source() {
                 text.trim().chars().count() >= 12,
                 "{name}: too little: {text}"
             );
-            for residue in ["null", "{\"", "\":", "[{", "{{", "}}"] {
+            // JSON text, not braces: a payload's own `{{x}}` is shown as written.
+            for residue in ["null", "{\"", "\":", "[{"] {
                 assert!(!text.contains(residue), "{name}: `{residue}` in {text}");
             }
             for kind in Kind::ALL {

@@ -68,7 +68,11 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            let code = match text.find("#[cfg(test)]\nmod ") {
+            let tests_at = ["#[cfg(test)]\nmod ", "#[cfg(test)]\npub(super) mod "]
+                .iter()
+                .filter_map(|start| text.find(start))
+                .min();
+            let code = match tests_at {
                 Some(at) => text[..at].to_string(),
                 None => text,
             };
