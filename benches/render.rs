@@ -1,8 +1,9 @@
 //! One real 25 KB Jira `jira:issue_updated` delivery (several changelog items and a
 //! description edit) through `mappings/jira.yaml`, beside a bare serde_json parse of
 //! the same bytes; and a `jira:issue_created` delivery, whose rule has a card, shaped
-//! for every target kind; and the `$each` pattern over 80 and 8,000 alerts. Run:
-//! `cargo bench --bench render`.
+//! for every target kind; the `$each` pattern over 80 and 8,000 alerts; and real
+//! comment bodies shown as one cut line (the old way) beside `gfm` and `jira_markup`.
+//! Run: `cargo bench --bench render`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -118,5 +119,53 @@ fn each(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render, shape, each);
+/// Each body is a real one: a 1.5 KB GitHub comment in Chinese with headings, lists and
+/// code, and a 1.4 KB Jira Server description in wiki markup.
+const BODIES: [(&str, &str, &str); 2] = [
+    (
+        "github comment",
+        "fixtures/github/issue_comment.created.cjk-markdown.json",
+        "$.comment.body",
+    ),
+    (
+        "jira description",
+        "fixtures/jira/issue_updated.wiki-markup-server.json",
+        "$.issue.fields.description",
+    ),
+];
+
+fn bodies(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut group = c.benchmark_group("a body");
+    for (name, file, path) in BODIES {
+        let payload: Value =
+            serde_json::from_slice(&std::fs::read(root.join(file)).expect("fixture"))
+                .expect("fixture is JSON");
+        let converter = if name.starts_with("jira") {
+            "jira_markup"
+        } else {
+            "gfm"
+        };
+        for (how, template) in [
+            (
+                "one cut line",
+                "{{truncate (oneline body) 500}}".to_string(),
+            ),
+            (converter, format!("{{{{{converter} body max=500}}}}")),
+        ] {
+            let source = format!("source: b\nrules:\n  - name: b\n    let: {{body: \"{path}\"}}\n    text: \"{template}\"\n");
+            let mapping = Mapping::from_source(Path::new("b.yaml"), &source).expect("mapping");
+            group.bench_function(format!("{name}: {how}"), |b| {
+                b.iter(|| {
+                    mapping
+                        .apply(&Event::new(black_box(&payload), &[]))
+                        .expect("renders")
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render, shape, each, bodies);
 criterion_main!(benches);
