@@ -91,6 +91,43 @@ fn golden_bodies_for_every_fixture_and_kind() {
     }
 }
 
+/// Jira wiki markup and PR-template comments never reach a room as they were written.
+#[test]
+fn no_source_markup_reaches_a_room() {
+    const RESIDUE: [&str; 9] = [
+        "{noformat}",
+        "{code",
+        "{quote}",
+        "{panel",
+        "{color",
+        "[~accountid:",
+        "|thumbnail!",
+        "<!--",
+        "h2. ",
+    ];
+    for source in ["jira", "github", "gitlab", "gitea", "bitbucket", "azure-devops"] {
+        let (mapping, _) =
+            Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
+        for file in fixtures(source) {
+            let Outcome::Message(message) = outcome(&mapping, &file) else {
+                continue;
+            };
+            for kind in Kind::ALL {
+                for body in target::build(kind, &message, &target::Options::default()) {
+                    let body = body.to_string();
+                    for residue in RESIDUE {
+                        assert!(
+                            !body.contains(residue),
+                            "{}: {kind} body holds `{residue}`: {body}",
+                            file.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every payload fixture says where it came from, and whether it is a capture.
 #[test]
 fn every_fixture_has_its_source_recorded() {
