@@ -1,4 +1,6 @@
-//! `${VAR}` and `${VAR:-default}` in config values, read from the environment at load.
+//! `${VAR}` and `${VAR:-default}` in config values, read from the environment at load;
+//! `${file:PATH}`, a file's content, so a secret need live neither in the config nor in
+//! the environment.
 
 /// Replaces every `${VAR}` / `${VAR:-default}`; `$$` is a literal `$`. An unset
 /// variable without a default is an error naming it: never a silent empty string.
@@ -11,7 +13,16 @@ pub fn first_without_default(text: &str) -> Option<&str> {
     })
 }
 
-pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+/// What a `${...}` names.
+pub enum Reference<'a> {
+    Variable(&'a str),
+    File(&'a str),
+}
+
+pub fn interpolate(
+    text: &str,
+    lookup: impl Fn(Reference) -> Result<Option<String>, String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
@@ -31,6 +42,13 @@ pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
             return Err(format!("`${{` without a closing `}}` in `{text}`"));
         };
         let expr = &inner[..close];
+        if let Some(path) = expr.strip_prefix("file:") {
+            let content = lookup(Reference::File(path))?.unwrap_or_default();
+            // Files written by `echo` or an editor end in a newline that is no part of it.
+            out.push_str(content.strip_suffix('\n').unwrap_or(&content));
+            rest = &inner[close + 1..];
+            continue;
+        }
         let (name, default) = match expr.split_once(":-") {
             Some((name, default)) => (name, Some(default)),
             None => (expr, None),
@@ -40,7 +58,7 @@ pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
                 "`${{{expr}}}` is not a variable: names are letters, digits and `_`"
             ));
         }
-        match (lookup(name), default) {
+        match (lookup(Reference::Variable(name))?, default) {
             (Some(value), _) => out.push_str(&value),
             (None, Some(default)) => out.push_str(default),
             (None, None) => {
@@ -67,8 +85,21 @@ fn is_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn env(name: &str) -> Option<String> {
-        (name == "SET").then(|| "value".to_string())
+    fn env(reference: Reference) -> Result<Option<String>, String> {
+        Ok(match reference {
+            Reference::Variable(name) => (name == "SET").then(|| "value".to_string()),
+            Reference::File("secret.txt") => Some("s3cret\n".to_string()),
+            Reference::File(path) => return Err(format!("cannot read {path}")),
+        })
+    }
+
+    #[test]
+    fn a_file_gives_its_content_without_the_final_newline() {
+        assert_eq!(interpolate("${file:secret.txt}", env).unwrap(), "s3cret");
+        assert_eq!(
+            interpolate("${file:nowhere}", env).unwrap_err(),
+            "cannot read nowhere"
+        );
     }
 
     #[test]

@@ -158,6 +158,33 @@ pub(crate) struct Loader<'a> {
     diags: Diagnostics,
 }
 
+/// A `${file:PATH}` secret, relative to the config's folder. A file others may read is
+/// refused: the point of a secret file is that only the gateway's user can.
+fn read_secret_file(config: &Path, path: &str) -> Result<String, String> {
+    let file = base_dir(config).join(path);
+    let shown = file.display();
+    let cannot = |e: std::io::Error| format!("cannot read {shown}: {e}");
+    let metadata = std::fs::metadata(&file).map_err(cannot)?;
+    if let Some(mode) = readable_by_others(&metadata) {
+        return Err(format!(
+            "{shown} may be read by others (mode {mode:o}): `chmod 600 {shown}`"
+        ));
+    }
+    std::fs::read_to_string(&file).map_err(cannot)
+}
+
+#[cfg(unix)]
+fn readable_by_others(metadata: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = metadata.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &std::fs::Metadata) -> Option<u32> {
+    None
+}
+
 impl Loader<'_> {
     fn error(&mut self, at: Pos, message: impl Into<String>) {
         self.diags.error(self.file, at, message);
@@ -202,7 +229,12 @@ impl Loader<'_> {
     }
 
     fn interpolate(&mut self, value: &Spanned<String>) -> Option<String> {
-        match env::interpolate(&value.value, |name| std::env::var(name).ok()) {
+        let file = self.file;
+        let lookup = |reference: env::Reference| match reference {
+            env::Reference::Variable(name) => Ok(std::env::var(name).ok()),
+            env::Reference::File(path) => read_secret_file(file, path).map(Some),
+        };
+        match env::interpolate(&value.value, lookup) {
             Ok(s) => Some(s),
             Err(message) => {
                 self.error(pos(value), message);

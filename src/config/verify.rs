@@ -203,6 +203,16 @@ fn secrets(node: &Spanned<Tree>, loader: &mut Loader) -> Option<Vec<String>> {
             _ => "",
         };
         let from_env = raw.contains("${");
+        if let Some(path) = env::first_without_default(raw)
+            .filter(|_| secret.is_empty())
+            .and_then(|name| name.strip_prefix("file:"))
+        {
+            loader.error(
+                pos(item),
+                format!("the secret file {path} is empty: the route would accept anyone"),
+            );
+            return None;
+        }
         if let Some(name) = env::first_without_default(raw).filter(|_| secret.is_empty()) {
             loader.error(
                 pos(item),

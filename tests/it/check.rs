@@ -88,6 +88,50 @@ fn check_route(listen: &str, verify_line: &str, env: &[(&str, &str)]) -> (Option
     (out.status.code(), text(&out.stderr))
 }
 
+/// `check` of a config whose route verifies with `${file:secret}`, the file holding
+/// `content` with `mode`.
+fn check_secret_file(content: &str, mode: u32) -> (Option<i32>, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = crate::gateway::scratch();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, content).expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    let mapping = crate::gateway::repo_file("tests/it/data/numbered.yaml");
+    let config = format!(
+        "listen: 0.0.0.0:0\nstore: sqlite://outbox.db\ntargets:\n  preview: {{kind: preview}}\nroutes:\n  t:\n    mappings: [{mapping}]\n    targets: [preview]\n    verify:\n      github: ${{file:secret}}\n"
+    );
+    std::fs::write(dir.path().join("config.yaml"), config).expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookbridge"))
+        .current_dir(dir.path())
+        .arg("check")
+        .output()
+        .expect("hookbridge runs");
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn a_secret_may_live_in_a_file_only_its_owner_reads() {
+    let (code, stderr) = check_secret_file("s3cret-from-a-file\n", 0o600);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+
+    let (code, stderr) = check_secret_file("s3cret\n", 0o644);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "config.yaml:10:15: secret may be read by others (mode 644): `chmod 600 secret`"
+        ),
+        "{stderr}"
+    );
+
+    let (code, stderr) = check_secret_file("", 0o600);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the secret file secret is empty"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn verification_is_off_only_when_the_config_says_so() {
     let secret = "    verify:\n      github: ${HOOK_SECRET}\n";
