@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod connect;
 mod deliveries;
 mod render;
 mod scaffold;
@@ -51,6 +52,9 @@ enum Command {
     /// Inspect and replay the outbox.
     #[command(subcommand)]
     Deliveries(deliveries::Command),
+    /// Register this gateway's webhook in Jira, GitHub or GitLab, with a fresh secret
+    /// for both sides, and see a test delivery arrive (or list or remove the hook).
+    Connect(Box<connect::Args>),
 }
 
 /// Exit codes: 0 success, 1 failure, 2 usage error (clap), 3 render matched no rule.
@@ -65,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(&cli.config, args),
         Command::Scaffold(args) => scaffold::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Connect(args) => connect::run(&cli.config, args),
     };
     match result {
         Ok(code) => code,

@@ -50,6 +50,10 @@ struct RawConfig {
     /// API is off.
     #[schemars(with = "Option<String>")]
     admin_token: Option<Spanned<String>>,
+    /// The gateway's address as sources reach it (https://hooks.example.com), from
+    /// which `hookbridge connect` makes each route's URL.
+    #[schemars(with = "Option<String>")]
+    public_url: Option<Spanned<String>>,
     /// Limits that keep one misbehaving sender from taking the gateway down.
     #[schemars(with = "Option<RawServer>")]
     server: Option<Spanned<RawServer>>,
@@ -107,6 +111,8 @@ pub struct Config {
     pub store: Store,
     /// `None`: the admin API is off.
     pub admin_token: Option<String>,
+    /// Where sources reach the gateway, without a trailing slash.
+    pub public_url: Option<String>,
     pub server: Server,
     pub retention: Retention,
     pub targets: BTreeMap<String, Target>,
@@ -344,11 +350,35 @@ fn compile(raw: RawConfig, file: &Path, loader: &mut Loader) -> Option<Config> {
         listen: listen?,
         store: store?,
         admin_token: admin_token?,
+        public_url: public_url(&raw.public_url, loader)?,
         server: server?,
         retention: retention?,
         targets: targets?,
         routes: routes?,
     })
+}
+
+/// `public_url`, when given: an http(s) URL with nothing after its path.
+fn public_url(value: &Option<Spanned<String>>, loader: &mut Loader) -> Option<Option<String>> {
+    let Some(value) = value else {
+        return Some(None);
+    };
+    let text = loader.interpolate(value)?;
+    let url = text.trim().trim_end_matches('/');
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    if url.is_empty() {
+        return Some(None);
+    }
+    if !web || url.contains(['?', '#', ' ']) {
+        loader.error(
+            pos(value),
+            format!(
+                "public_url `{text}` is not an http(s) address such as https://hooks.example.com"
+            ),
+        );
+        return None;
+    }
+    Some(Some(url.to_string()))
 }
 
 /// A top-level setting, interpolated, or its default; with where it stands.

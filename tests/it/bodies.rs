@@ -105,7 +105,14 @@ fn no_source_markup_reaches_a_room() {
         "<!--",
         "h2. ",
     ];
-    for source in ["jira", "github", "gitlab", "gitea", "bitbucket", "azure-devops"] {
+    for source in [
+        "jira",
+        "github",
+        "gitlab",
+        "gitea",
+        "bitbucket",
+        "azure-devops",
+    ] {
         let (mapping, _) =
             Mapping::load(&path(&format!("mappings/{source}.yaml"))).expect("mapping loads");
         for file in fixtures(source) {

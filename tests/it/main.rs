@@ -7,8 +7,10 @@
 
 mod bodies;
 mod check;
+mod connect;
 mod delivery;
 mod durability;
+mod forges;
 mod gateway;
 mod ingress;
 mod kinds;
