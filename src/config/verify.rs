@@ -60,7 +60,16 @@ fn compile_check(tree: &Spanned<Tree>, loader: &mut Loader) -> Option<Verify> {
         "token" => compile_token(&settings, loader),
         "basic" => {
             let user = match settings.get("user") {
-                Some(node) => Some(loader.string(node)?).filter(|user| !user.is_empty()),
+                Some(node) => {
+                    let user = loader.string(node)?;
+                    if user.is_empty() {
+                        loader.warning(
+                            pos(node),
+                            "`user` is empty: any user name is taken with the password",
+                        );
+                    }
+                    Some(user).filter(|user| !user.is_empty())
+                }
                 None => None,
             };
             Some(Verify::Basic {
@@ -86,7 +95,7 @@ fn compile_preset(preset: Preset, value: &Spanned<Tree>, loader: &mut Loader) ->
     Some(Verify::Preset { preset, secrets })
 }
 
-/// An `hmac` or `token` block's settings, each known, with its secrets read.
+/// An `hmac`, `token` or `basic` block's settings, each known, with its secrets read.
 struct Settings<'t> {
     block: &'t Spanned<Tree>,
     fields: &'t [(String, Spanned<Tree>)],
@@ -122,9 +131,19 @@ impl<'t> Settings<'t> {
             fields,
             secrets: Vec::new(),
         };
-        let Some(node) = settings.get(one).or_else(|| settings.get(many)) else {
-            loader.error(pos(block), format!("`{kind}` needs `{one}` (or `{many}`)"));
-            return None;
+        let node = match (settings.get(one), settings.get(many)) {
+            (Some(node), None) | (None, Some(node)) => node,
+            (Some(_), Some(both)) => {
+                loader.error(
+                    pos(both),
+                    format!("`{kind}` takes `{one}` or `{many}`, not both: list every one under `{many}`"),
+                );
+                return None;
+            }
+            (None, None) => {
+                loader.error(pos(block), format!("`{kind}` needs `{one}` (or `{many}`)"));
+                return None;
+            }
         };
         settings.secrets = secrets(node, loader)?;
         Some(settings)

@@ -30,6 +30,8 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> Option<String> {
         chars: 0,
         in_fence: false,
         best: [None; 5],
+        word: (0, 0),
+        after_space: true,
     };
     scan.run();
     let fill = |cut: &&Cut| cut.chars * 100 >= max_chars.saturating_mul(MIN_FILL_PERCENT);
@@ -44,21 +46,18 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> Option<String> {
             "{}{}{}",
             markdown[..cut.end].trim_end(),
             cut.emphasis.closers(),
-            ellipsis(&markdown[..cut.end], cut.in_fence)
+            ellipsis(cut.in_fence, cut.after_url)
         ),
         None => "…".to_string(),
     })
 }
 
-/// What ends an excerpt kept up to here: inside a code block, after its fence; after
-/// a bare URL, after a space, since chat services would take a "…" into the link.
-fn ellipsis(kept: &str, in_fence: bool) -> &'static str {
-    let last_word = kept.trim_end().rsplit(char::is_whitespace).next();
+/// What ends an excerpt: inside a code block, its fence; after a bare URL, a space
+/// first, since chat services would take a "…" into the link.
+fn ellipsis(in_fence: bool, after_url: bool) -> &'static str {
     if in_fence {
         "\n```\n…"
-    } else if last_word
-        .is_some_and(|word| word.starts_with("http://") || word.starts_with("https://"))
-    {
+    } else if after_url {
         " …"
     } else {
         "…"
@@ -112,6 +111,7 @@ struct Cut {
     chars: usize,
     emphasis: Emphasis,
     in_fence: bool,
+    after_url: bool,
 }
 
 /// One pass over the text up to the budget, keeping the longest cut of each kind.
@@ -122,9 +122,31 @@ struct Scan<'a> {
     chars: usize,
     in_fence: bool,
     best: [Option<Cut>; 5],
+    /// The last word seen (bytes), kept as the scan goes so that no candidate cut
+    /// looks back over the text: the ending after a bare URL differs.
+    word: (usize, usize),
+    after_space: bool,
 }
 
 impl Scan<'_> {
+    /// Notes the text from `from` to `to`, which starts with `c`.
+    fn saw(&mut self, from: usize, to: usize, c: char) {
+        if c.is_whitespace() {
+            self.after_space = true;
+            return;
+        }
+        if self.after_space {
+            self.word.0 = from;
+        }
+        self.word.1 = to;
+        self.after_space = false;
+    }
+
+    fn word_is_url(&self) -> bool {
+        let word = &self.text[self.word.0..self.word.1];
+        word.starts_with("http://") || word.starts_with("https://")
+    }
+
     fn run(&mut self) {
         let text = self.text;
         let mut offset = 0;
@@ -152,6 +174,7 @@ impl Scan<'_> {
             };
             self.offer(end, boundary, Emphasis::default());
             self.chars += 1;
+            self.after_space = true;
             offset = end + 1;
         }
     }
@@ -167,6 +190,7 @@ impl Scan<'_> {
                 self.offer(offset + i, boundary(prev, c), Emphasis::default());
             }
             self.chars += 1;
+            self.saw(offset + i, offset + i + c.len_utf8(), c);
             prev = Some(c);
         }
     }
@@ -211,6 +235,7 @@ impl Scan<'_> {
                 _ => i + c.len_utf8(),
             };
             self.chars += line[i..end].chars().count();
+            self.saw(offset + i, offset + end, c);
             prev = line[..end].chars().next_back();
             i = end;
         }
@@ -218,13 +243,18 @@ impl Scan<'_> {
 
     /// Keeps the cut at `end` if it fits and is the longest of its kind so far.
     fn offer(&mut self, end: usize, boundary: Boundary, emphasis: Emphasis) {
-        let suffix =
-            emphasis.closers_len() + ellipsis(&self.text[..end], self.in_fence).chars().count();
+        let after_url = self.word_is_url();
+        let suffix = emphasis.closers_len() + ellipsis(self.in_fence, after_url).chars().count();
         if self.chars + suffix > self.max {
             return;
         }
-        // A backslash before the "…" or a closing mark would escape it.
-        if self.text[..end].trim_end().ends_with('\\') {
+        // A backslash before the "…" or a closing mark would escape it. Only the last
+        // few bytes are read, so a run of spaces costs no more per candidate.
+        let mut from = end.saturating_sub(64);
+        while !self.text.is_char_boundary(from) {
+            from -= 1;
+        }
+        if self.text[from..end].trim_end().ends_with('\\') {
             return;
         }
         self.best[boundary as usize] = Some(Cut {
@@ -232,6 +262,7 @@ impl Scan<'_> {
             chars: self.chars,
             emphasis,
             in_fence: self.in_fence,
+            after_url,
         });
     }
 }

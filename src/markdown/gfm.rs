@@ -610,7 +610,7 @@ mod tests {
         );
         check(
             "[ok](https://x.test/a(b)) [bad](javascript:alert(1)) [rel](/o/r) [top](#top) <https://a.test/x> <ops@x.test>",
-            "[ok](https://x.test/a%28b%29) bad rel top [https://a.test/x](https://a.test/x) [ops@x.test](mailto:ops@x.test)",
+            "[ok](https://x.test/a%28b%29) bad rel top [https://a.test/x](https://a.test/x) [ops@x.test](mailto:ops%40x.test)",
         );
         // A badge inside a link: one link, the image's alt text as its label.
         check(
@@ -697,6 +697,26 @@ mod tests {
             "@user said #123 fixed in o/r#45, cc @everyone foo@here ops@x.test",
             "\\@user said #123 fixed in o/r#45, cc \\@everyone foo\\@here ops@x.test",
         );
+    }
+
+    /// Pieces that meet after an unsafe link drops out, and mailto targets, cannot
+    /// make a mention; whitespace other than spaces cannot start a block.
+    #[test]
+    fn mentions_cannot_form_where_pieces_meet() {
+        for body in [
+            "@[everyone](javascript:x)",
+            "@[](javascript:x)everyone",
+            "hi @<a href=\"javascript:x\"></a>here",
+            "ops@[everyone](javascript:x)",
+            "[x](mailto:@everyone)",
+            "<a href=\"mailto:@channel\">x</a>",
+        ] {
+            let md = to_markdown(body);
+            assert_safe(&md);
+            assert!(!md.contains("mailto:@"), "{md}");
+        }
+        check("&#9;- x", "\\- x");
+        check("&nbsp;# x", "\\# x");
     }
 
     #[test]

@@ -35,14 +35,20 @@ pub fn escape(text: &str) -> String {
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~'
         );
+        // An `@` ending the text is escaped too: converters build output from pieces,
+        // and the next one may start with "everyone".
+        let last = i + c.len_utf8() == text.len();
         let mention = c == '@'
-            && next.is_alphanumeric()
-            && (!prev.is_alphanumeric() || names_everyone(&text[i + 1..]));
+            && (last
+                || (next.is_alphanumeric()
+                    && (!prev.is_alphanumeric() || names_everyone(&text[i + 1..]))));
         if block_mark == Some(i) || (inline && !intraword) || mention {
             out.push('\\');
         }
         out.push(c);
-        line_start = c == '\n' || (line_start && c == ' ');
+        // The converters trim any whitespace before a block mark (a tab, a no-break
+        // space), so any whitespace keeps a line at its start.
+        line_start = c == '\n' || (line_start && c.is_whitespace());
         prev = c;
     }
     out
@@ -110,19 +116,22 @@ pub fn uri_reference(url: &str) -> String {
 /// A URL from a payload as a link may hold it: only `http`, `https` and `mailto`
 /// (anything else, `javascript:` first, is `None`), trimmed, percent-encoded where
 /// payload text could end a markdown or mrkdwn link early (`( ) < > | [ ]`, spaces)
-/// and, outside `mailto`, `@`, which could put another host in the link's userinfo.
+/// and `@`, which could put another host in the link's userinfo or, in a `mailto`,
+/// read as a mention.
 pub fn safe_url(url: &str) -> Option<String> {
     let url = url.trim();
     let scheme = url.split_once(':')?.0.to_ascii_lowercase();
     if !matches!(scheme.as_str(), "http" | "https" | "mailto") {
         return None;
     }
-    let encoded = uri_reference(url).replace('(', "%28").replace(')', "%29");
-    Some(if scheme == "mailto" {
-        encoded
-    } else {
-        encoded.replace('@', "%40")
-    })
+    // `%40` in a mailto link too: a mail client decodes it, and Discord or Mattermost
+    // would read `mailto:@everyone` as a mention.
+    Some(
+        uri_reference(url)
+            .replace('(', "%28")
+            .replace(')', "%29")
+            .replace('@', "%40"),
+    )
 }
 
 /// Rewrites every `[label](target)` whose target [`safe_url`] refuses (or that is
@@ -211,6 +220,15 @@ mod tests {
         assert_eq!(escape("7.5 dwarves"), "7.5 dwarves");
         assert_eq!(escape(". dot"), ". dot");
         assert_eq!(to_slack("#hashtag and ##two"), "#hashtag and ##two");
+        assert_eq!(escape("\t- item"), "\t\\- item");
+        assert_eq!(escape("\u{a0}# title"), "\u{a0}\\# title");
+    }
+
+    #[test]
+    fn an_at_ending_the_text_is_escaped_for_the_piece_after_it() {
+        assert_eq!(escape("cc @"), "cc \\@");
+        assert_eq!(escape("ops@"), "ops\\@");
+        assert_eq!(escape("ops@x.test"), "ops@x.test");
     }
 
     #[test]
@@ -240,7 +258,7 @@ mod tests {
         );
         assert_eq!(
             safe_url("mailto:ops@x.test"),
-            Some("mailto:ops@x.test".into())
+            Some("mailto:ops%40x.test".into())
         );
         for refused in [
             "javascript:alert(1)",

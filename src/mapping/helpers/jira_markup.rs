@@ -539,7 +539,10 @@ pub(super) mod tests {
             md("[Google|http://www.google.com] [http://x.test/a b] [t|https://x.test|tip]"),
             "[Google](http://www.google.com) [http://x.test/a b](http://x.test/a%20b) [t](https://x.test)"
         );
-        assert_eq!(md("[mailto:ana@x.test]"), "[ana@x.test](mailto:ana@x.test)");
+        assert_eq!(
+            md("[mailto:ana@x.test]"),
+            "[ana@x.test](mailto:ana%40x.test)"
+        );
         assert_eq!(md("[click|javascript:alert(1)]"), "click");
         assert_eq!(
             md("[x|data:text/html,1] [#top] [label|KEY-1]"),

@@ -9,15 +9,9 @@ pub(super) const MAX_URL: usize = 2048;
 /// Header labels are repeated before every cell only while they are this short together.
 const MAX_HEADERS: usize = 200;
 
-/// Payload text as markdown that shows it literally. Output is built from pieces, so
-/// an `@` ending this one is escaped too: the next piece may start with "everyone".
+/// Payload text as markdown that shows it literally.
 pub(crate) fn text(raw: &str) -> String {
-    let mut out = markdown::escape(raw);
-    if raw.ends_with('@') {
-        out.pop();
-        out.push_str("\\@");
-    }
-    out
+    markdown::escape(raw)
 }
 
 /// `{{` and `}}` split by a zero-width space, so no output reads as a template, even
