@@ -9,7 +9,7 @@
 
 mod html;
 
-use super::{break_mentions, escape, safe_url};
+use super::{break_braces, break_mentions, escape, safe_url};
 use html::HtmlState;
 use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
 
@@ -290,10 +290,10 @@ impl Writer {
     /// An inline code span; as escaped text where a backtick inside it or a link
     /// around it would let the converters misread where it ends.
     fn code_span(&mut self, code: &str) {
-        if code.contains('`') || !self.links.is_empty() {
-            self.push_text(code);
-        } else if !code.trim().is_empty() {
-            self.push_markup(&format!("`{}`", break_mentions(code)));
+        match super::code_span(code).filter(|_| self.links.is_empty()) {
+            Some(span) => self.push_markup(&span),
+            None if !code.trim().is_empty() => self.push_text(code),
+            None => {}
         }
     }
 
@@ -420,7 +420,7 @@ impl Writer {
     fn finish(mut self) -> String {
         self.close_open_details();
         self.flush_line();
-        break_braces(self.out)
+        break_braces(&self.out)
     }
 }
 
@@ -471,21 +471,6 @@ fn url_len(rest: &str) -> usize {
         }
     }
     len
-}
-
-/// A zero-width space between two `{`, so no body can read as a template expression.
-fn break_braces(text: String) -> String {
-    if !text.contains("{{") {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c == '{' && out.ends_with('{') {
-            out.push('\u{200B}');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -669,7 +654,7 @@ mod tests {
     fn code_cannot_close_its_span_or_fence_or_mention() {
         check(
             "`plain` `a``b` ``x`y`` `@here` `{{x}}` [`in link`](https://x.test)",
-            "`plain` a\\`\\`b x\\`y `@\u{200B}here` `{\u{200B}{x}}` [in link](https://x.test)",
+            "`plain` a\\`\\`b x\\`y `@\u{200B}here` `{\u{200B}{x}\u{200B}}` [in link](https://x.test)",
         );
         check(
             "```rust title=\"x\"\nfn main() {}\n```\n\n~~~<!channel>\n```\n````\n@everyone\n~~~",

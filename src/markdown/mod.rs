@@ -194,6 +194,31 @@ pub fn guard_mentions(text: &str) -> String {
     out
 }
 
+/// A zero-width space inside every `{{` and `}}`, so text converted from a payload body
+/// never reads as a template expression, even where two converted pieces meet.
+pub(crate) fn break_braces(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut prev = '\0';
+    for c in text.chars() {
+        if matches!(c, '{' | '}') && c == prev {
+            out.push('\u{200B}');
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
+/// Payload text as an inline code span, when it can be one: the converters end a span
+/// at the next backtick and a line, so text holding either (or only blanks) is `None`
+/// and is shown escaped instead.
+pub(crate) fn code_span(raw: &str) -> Option<String> {
+    if raw.trim().is_empty() || raw.contains(['`', '\n']) {
+        return None;
+    }
+    Some(format!("`{}`", break_mentions(raw)))
+}
+
 /// Plain text (a title, a field name) where a service might still take `@name` for a
 /// mention: every `@` before a word gets a zero-width space after it.
 pub fn break_mentions(text: &str) -> String {

@@ -29,12 +29,20 @@ pub fn bodies(message: &Message, options: &Options) -> Vec<Value> {
     }
     // A card whose every element was left out draws nothing Chat accepts (a section
     // needs a widget): the text says it instead.
-    let outline = message.card.as_ref().map(Outline::of);
-    if let Some(outline) = outline.filter(|o| !widgets(o).is_empty() || !o.links.is_empty()) {
+    let drawn = message.card.as_ref().map(|card| {
+        let outline = Outline::of(card);
+        (widgets(&outline), outline)
+    });
+    if let Some((widgets, outline)) = drawn.filter(|(w, o)| !w.is_empty() || !o.links.is_empty()) {
         let fallback = split::clip(&markdown::to_plain(&message.text), 1000, Measure::Chars);
         head.insert("fallbackText".into(), fallback.into());
         let overhead = Value::Object(head.clone()).to_string().len() + r#","cardsV2":[]"#.len();
-        let card = card_v2(&outline, &message.title, budget.saturating_sub(overhead));
+        let card = card_v2(
+            widgets,
+            &outline,
+            &message.title,
+            budget.saturating_sub(overhead),
+        );
         head.insert("cardsV2".into(), json!([card]));
         return vec![Value::Object(head)];
     }
@@ -81,8 +89,7 @@ fn widgets(outline: &Outline) -> Vec<Value> {
     widgets
 }
 
-fn card_v2(outline: &Outline, title: &str, budget: usize) -> Value {
-    let mut widgets = widgets(outline);
+fn card_v2(mut widgets: Vec<Value>, outline: &Outline, title: &str, budget: usize) -> Value {
     let buttons: Vec<Value> = outline
         .links
         .iter()

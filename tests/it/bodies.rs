@@ -383,7 +383,7 @@ fn decode_entities(text: &str) -> String {
 
 /// Fields the shipped mappings' `when` conditions read: kept as they are, so the rule
 /// a fixture really matches is the one that meets the confused values.
-const EVENT_FIELDS: [&str; 21] = [
+const EVENT_FIELDS: [&str; 16] = [
     "webhookEvent",
     "field",
     "conclusion",
@@ -400,20 +400,24 @@ const EVENT_FIELDS: [&str; 21] = [
     "message_type",
     "status",
     "ref_type",
-    "eventKey",
-    "eventType",
-    "ruleId",
-    "newObjectId",
-    "type",
 ];
 
 /// Fields one mapping's conditions compare, kept for that mapping only so that other
-/// sources' values still arrive confused: the labels Grafana's test notification is
-/// recognised by, and the dates that tell an edited Azure DevOps comment.
+/// sources' values (a GitHub `type`, an alert's name) still arrive confused.
 fn also_kept(source: &str) -> &'static [&'static str] {
     match source {
-        "grafana" => &["alertname", "instance", "summary"],
-        "azure-devops" => &["publishedDate", "lastUpdatedDate"],
+        "bitbucket" => &["eventKey"],
+        // The labels its test notification is known by; a saved rule's id.
+        "grafana" => &["alertname", "instance", "summary", "ruleId"],
+        // Dates that tell an edited comment; the zero id of a deleted branch.
+        "azure-devops" => &[
+            "eventType",
+            "publishedDate",
+            "lastUpdatedDate",
+            "newObjectId",
+        ],
+        // A Gitea review's kind; a PagerDuty v1 message's kind.
+        "gitea" | "pagerduty" => &["type"],
         _ => &[],
     }
 }

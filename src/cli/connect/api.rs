@@ -80,8 +80,7 @@ impl Api {
             .await
             .map_err(|e| anyhow!(e).context(format!("cannot reach {}", self.base)))?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let answer = read_json(response).await;
         if status.is_success() {
             return Ok(answer);
         }
@@ -102,6 +101,22 @@ impl Api {
             other => format!("{} {said}", other.as_u16()),
         }
     }
+}
+
+/// The most of an answer that is read: a hook list of a hundred is a few hundred KB.
+const MAX_ANSWER: usize = 8 << 20;
+
+/// The answer's JSON, `Null` when it is empty, not JSON or larger than [`MAX_ANSWER`]
+/// (read no further than that).
+async fn read_json(mut response: reqwest::Response) -> Value {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Value::Null;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).unwrap_or(Value::Null)
 }
 
 /// What the API said about a refusal, in one line: GitHub's `message` and each of its
@@ -139,8 +154,13 @@ fn said(answer: &Value) -> String {
             .flatten()
             .map(flat),
     );
-    let text = parts.join("; ");
-    let text: String = text.chars().take(300).collect();
+    // Printed to a terminal: no control character of the server's may reach it.
+    let text: String = parts
+        .join("; ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
     if text.is_empty() {
         "(no message)".to_string()
     } else {
@@ -181,5 +201,9 @@ mod tests {
             "You are not authorized to perform this action."
         );
         assert_eq!(said(&json!(null)), "(no message)");
+        assert_eq!(
+            said(&json!({"message": "Bad\u{1b}[2J credentials\n"})),
+            "Bad[2J credentials"
+        );
     }
 }

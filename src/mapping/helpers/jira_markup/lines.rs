@@ -14,28 +14,9 @@ pub(crate) fn text(raw: &str) -> String {
     markdown::escape(raw)
 }
 
-/// `{{` and `}}` split by a zero-width space, so no output reads as a template, even
-/// where two pieces meet.
-fn break_braces(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut prev = '\0';
-    for c in s.chars() {
-        if matches!(c, '{' | '}') && c == prev {
-            out.push('\u{200B}');
-        }
-        out.push(c);
-        prev = c;
-    }
-    out
-}
-
-/// Inline code. The converters end a span at the next backtick, so text holding one
-/// is shown escaped instead of as code.
+/// Inline code, or the text escaped where it cannot be a span.
 pub(crate) fn code_span(raw: &str) -> String {
-    if raw.trim().is_empty() || raw.contains(['`', '\n']) {
-        return text(raw);
-    }
-    format!("`{}`", markdown::break_mentions(raw))
+    markdown::code_span(raw).unwrap_or_else(|| text(raw))
 }
 
 /// `[label](url)` for a URL a message may carry, else the label alone.
@@ -229,6 +210,6 @@ impl Lines {
             self.0.pop();
         }
         let lines: Vec<String> = self.0.into_iter().map(|l| l.text).collect();
-        break_braces(&lines.join("\n"))
+        markdown::break_braces(&lines.join("\n"))
     }
 }
